@@ -1,0 +1,5 @@
+"""Allow ``python -m vecpatch``."""
+
+from vecpatch.cli.main import run
+
+run()

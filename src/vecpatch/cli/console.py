@@ -1,0 +1,54 @@
+"""Shared Rich consoles and verbosity, so every command prints the same way.
+
+Data goes to stdout; progress, warnings and summaries go to stderr, so that
+``vecpatch scan --format json > out.json`` stays machine-readable.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Verbosity:
+    """Global output level set by ``-v`` / ``--quiet``."""
+
+    level: int = 0  # -1 quiet, 0 normal, 1+ verbose
+
+    @property
+    def quiet(self) -> bool:
+        return self.level < 0
+
+
+verbosity = Verbosity()
+
+
+def configure_logging(level: int) -> None:
+    """Route the ``vecpatch`` logger to stderr at the chosen verbosity."""
+    verbosity.level = level
+    log_level = logging.WARNING if level <= 0 else logging.INFO if level == 1 else logging.DEBUG
+    if level < 0:
+        log_level = logging.ERROR
+    handler = RichHandler(console=err, show_path=False, show_time=False)
+    logger = logging.getLogger("vecpatch")
+    logger.handlers[:] = [handler]
+    logger.setLevel(log_level)
+    logger.propagate = False
+
+
+def info(message: str) -> None:
+    """A progress or summary line on stderr, suppressed by ``--quiet``."""
+    if not verbosity.quiet:
+        err.print(message)
+
+
+def fail(message: str, hint: str | None = None) -> None:
+    """One clear error message on stderr (never suppressed)."""
+    err.print(f"[bold red]error:[/] {message}")
+    if hint:
+        err.print(f"[dim]hint:[/] {hint}")

@@ -1,0 +1,56 @@
+"""The ``vecpatch`` entry point: global options and the command groups."""
+
+from typing import Annotated
+
+import typer
+
+from vecpatch import __version__
+from vecpatch.cli import catalog, demo, sandbox, scan, targets
+from vecpatch.cli.console import configure_logging, fail
+from vecpatch.errors import VecpatchError
+
+app = typer.Typer(
+    name="vecpatch",
+    help="Keep pgvector (and PostgreSQL minors) patched in every database: "
+    "monitor, scan, plan, stage, apply, measure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vecpatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("-v", "--verbose", count=True, help="More detail (repeatable).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and data.")] = False,
+) -> None:
+    """Keep pgvector (and PostgreSQL minors) patched in every database."""
+    configure_logging(-1 if quiet else verbose)
+
+
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(targets.app, name="targets")
+scan.register(app)
+demo.register(app)
+
+
+def run() -> None:
+    """Console-script entry: map vecpatch errors to one message and their exit code."""
+    try:
+        app()
+    except VecpatchError as exc:
+        fail(exc.message, exc.hint)
+        raise SystemExit(int(exc.exit_code)) from None

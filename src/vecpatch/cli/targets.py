@@ -1,0 +1,5 @@
+"""`vecpatch targets` commands."""
+
+import typer
+
+app = typer.Typer(help="targets commands.", no_args_is_help=True)
