@@ -1,0 +1,191 @@
+"""Probe targets concurrently: one connection and one query per database.
+
+Every connection is read-only (``default_transaction_read_only``), bounded by a
+connect timeout and a statement timeout, and tagged ``application_name=vecpatch``.
+Nothing raises out of here: an unreachable target or database becomes a
+:class:`~vecpatch.probe.facts.Failure` with a reason from which secrets were removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from vecpatch.probe import queries
+from vecpatch.probe.errors import classify
+from vecpatch.probe.facts import (
+    DatabaseFacts,
+    DatabaseFailure,
+    Failure,
+    ServerFacts,
+    TargetFacts,
+)
+from vecpatch.probe.parse import database_facts, server_facts
+
+Databases = Literal["all"] | tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """What to probe. ``conninfo`` may carry a password: it is never printed or stored."""
+
+    target: str
+    conninfo: str
+    databases: Databases = None
+    environment: str | None = None
+    tags: tuple[str, ...] = ()
+    connect_timeout: float = 5.0
+    statement_timeout: float = 30.0
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    failure: Failure | None = None
+
+
+def session_conninfo(req: ProbeRequest, dbname: str | None = None) -> str:
+    """The conninfo for one read-only probe session (``dbname`` overrides the DSN's)."""
+    params = conninfo_to_dict(req.conninfo)
+    options = str(params.get("options") or "")
+    extra = (
+        f"-c default_transaction_read_only=on "
+        f"-c statement_timeout={int(req.statement_timeout * 1000)} "
+        f"-c lock_timeout={int(req.statement_timeout * 1000)}"
+    )
+    overrides: dict[str, Any] = {
+        "application_name": "vecpatch",
+        "connect_timeout": max(1, round(req.connect_timeout)),
+        "options": f"{options} {extra}".strip(),
+    }
+    if dbname is not None:
+        overrides["dbname"] = dbname
+    return make_conninfo(req.conninfo, **overrides)
+
+
+def _endpoint(conninfo: str) -> tuple[str, str]:
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "?", "?"
+    return str(params.get("host") or "local"), str(params.get("port") or "5432")
+
+
+class _Probe:
+    """The probe of one target; connections are limited by a fleet-wide semaphore."""
+
+    def __init__(self, req: ProbeRequest, limit: asyncio.Semaphore) -> None:
+        self.req = req
+        self.limit = limit
+
+    async def _connect(self, dbname: str | None) -> psycopg.AsyncConnection[Any]:
+        conninfo = session_conninfo(self.req, dbname)
+        return await asyncio.wait_for(
+            psycopg.AsyncConnection.connect(conninfo, autocommit=True),
+            timeout=self.req.connect_timeout + 1,
+        )
+
+    async def _fetch(self, conn: psycopg.AsyncConnection[Any], query: Any) -> Any:
+        cur = await conn.execute(query)
+        row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def first(self) -> tuple[ServerFacts, list[str], DatabaseFacts]:
+        """Server facts, the database list, and (for free) the first database's facts."""
+        async with self.limit:
+            conn = await self._connect(None)
+            async with conn:
+                server = server_facts(await self._fetch(conn, queries.SERVER))
+                names = [r[0] for r in await (await conn.execute(queries.DATABASES)).fetchall()]
+                own = database_facts(await self._fetch(conn, queries.DATABASE))
+        return server, names, own
+
+    async def database(self, name: str) -> DatabaseFacts | DatabaseFailure:
+        async with self.limit:
+            try:
+                conn = await self._connect(name)
+                async with conn:
+                    return database_facts(await self._fetch(conn, queries.DATABASE))
+            except (psycopg.Error, OSError, TimeoutError) as exc:
+                return DatabaseFailure(name, classify(exc, self.req.secrets))
+
+    async def run(self) -> TargetFacts:
+        started = time.perf_counter()
+        host, port = _endpoint(self.req.conninfo)
+        base = TargetFacts(
+            target=self.req.target,
+            environment=self.req.environment,
+            tags=self.req.tags,
+            host=host,
+            port=port,
+            probed_at=datetime.now(UTC),
+            duration_seconds=0.0,
+        )
+        if self.req.failure is not None:
+            return replace(base, failure=self.req.failure)
+        try:
+            server, names, own = await self.first()
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            failure = classify(exc, self.req.secrets)
+            return replace(base, duration_seconds=time.perf_counter() - started, failure=failure)
+        wanted = self._wanted(names, own)
+        others = [n for n in wanted if n != own.name]
+        results = await asyncio.gather(*(self.database(n) for n in others))
+        found = [own] if own.name in wanted else []
+        found += [r for r in results if isinstance(r, DatabaseFacts)]
+        order = {n: i for i, n in enumerate(wanted)}
+        return replace(
+            base,
+            duration_seconds=time.perf_counter() - started,
+            server=server,
+            databases=tuple(sorted(found, key=lambda d: order.get(d.name, 0))),
+            failed_databases=tuple(r for r in results if isinstance(r, DatabaseFailure)),
+        )
+
+    def _wanted(self, names: list[str], own: DatabaseFacts) -> list[str]:
+        spec = self.req.databases
+        if spec == "all":
+            return names
+        if spec is None:
+            return [own.name]
+        return list(spec)
+
+
+async def probe_target(
+    req: ProbeRequest, limit: asyncio.Semaphore | None = None
+) -> TargetFacts:
+    """Probe one target (all its requested databases)."""
+    return await _Probe(req, limit or asyncio.Semaphore(32)).run()
+
+
+async def probe_fleet(
+    requests: Sequence[ProbeRequest],
+    concurrency: int = 32,
+    on_done: Callable[[TargetFacts], None] | None = None,
+) -> list[TargetFacts]:
+    """Probe every target with at most ``concurrency`` connections open at once.
+
+    Results come back in the order of ``requests``; ``on_done`` sees each as it
+    finishes (for progress bars).
+    """
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(req: ProbeRequest) -> TargetFacts:
+        facts = await probe_target(req, limit)
+        if on_done is not None:
+            on_done(facts)
+        return facts
+
+    return list(await asyncio.gather(*(one(r) for r in requests)))
+
+
+def probe_fleet_sync(
+    requests: Sequence[ProbeRequest],
+    concurrency: int = 32,
+    on_done: Callable[[TargetFacts], None] | None = None,
+) -> list[TargetFacts]:
+    """Blocking wrapper for the CLI."""
+    return asyncio.run(probe_fleet(requests, concurrency, on_done))
