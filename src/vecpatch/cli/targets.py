@@ -1,5 +1,136 @@
-"""`vecpatch targets` commands."""
+"""`vecpatch targets`: check, explain and list the servers vecpatch looks after."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.table import Table
 
-app = typer.Typer(help="targets commands.", no_args_is_help=True)
+from vecpatch.cli.console import err, info, out
+from vecpatch.exitcodes import ExitCode
+from vecpatch.targets import (
+    SAMPLE_TOML,
+    Problem,
+    Target,
+    TargetsError,
+    check_targets,
+    load_targets,
+    select,
+    targets_from_args,
+)
+
+app = typer.Typer(
+    help="Check, explain and list targets (servers and their databases).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class ListFormat(StrEnum):
+    """Output formats of ``targets list``."""
+
+    table = "table"
+    json = "json"
+
+
+def render_problems(problems: Sequence[Problem]) -> None:
+    """Every problem on stderr, errors first, one per line with its location."""
+    for problem in sorted(problems, key=lambda p: p.severity != "error"):
+        style = "bold red" if problem.severity == "error" else "yellow"
+        err.print(f"[{style}]{problem.severity}:[/] {problem}", markup=True, highlight=False)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Targets file (.toml, .yaml or .yml).")],
+) -> None:
+    """Check a targets file and report every problem at once (exit 2 on errors)."""
+    loaded, problems = check_targets(file)
+    render_problems(problems)
+    if loaded is None:
+        errors = sum(p.severity == "error" for p in problems)
+        err.print(f"{file}: {errors} error(s)")
+        raise typer.Exit(int(ExitCode.USAGE))
+    info(f"{file}: OK, {len(loaded.targets)} target(s), {len(problems)} warning(s)")
+
+
+@app.command()
+def sample() -> None:
+    """Print a commented example targets file (TOML)."""
+    typer.echo(SAMPLE_TOML, nl=False)
+
+
+def _describe(target: Target) -> dict[str, object]:
+    """A target as printable data, with every secret masked."""
+    databases = target.databases
+    return {
+        "name": target.name,
+        "environment": target.environment,
+        "wave": target.wave,
+        "tags": list(target.tags),
+        "dsn": target.display_dsn,
+        "databases": databases if isinstance(databases, str | None) else list(databases),
+        "password": target.password.describe() if target.password else "libpq (.pgpass/PG*)",
+        "window": target.window,
+        "timezone": target.timezone,
+        "stakeholders": [url.split("://", 1)[0] + "://***" for url in target.stakeholders],
+    }
+
+
+def _table(rows: list[dict[str, object]]) -> Table:
+    table = Table()
+    for column in ("name", "env", "wave", "tags", "dsn", "databases", "password"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        dbs = row["databases"]
+        table.add_row(
+            str(row["name"]),
+            str(row["environment"] or "-"),
+            "-" if row["wave"] is None else str(row["wave"]),
+            ", ".join(row["tags"]) if isinstance(row["tags"], list) else "",
+            str(row["dsn"]),
+            "(DSN's own)" if dbs is None else ", ".join(dbs) if isinstance(dbs, list) else str(dbs),
+            str(row["password"]),
+        )
+    return table
+
+
+@app.command("list")
+def list_(
+    args: Annotated[
+        list[str] | None, typer.Argument(help="DSNs/URIs or pg_service.conf names.")
+    ] = None,
+    targets_file: Annotated[
+        Path | None,
+        typer.Option("--targets", "-t", help="Targets file; default $VECPATCH_TARGETS."),
+    ] = None,
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")] = None,
+    wave: Annotated[int | None, typer.Option("--wave", help="Only this wave.")] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
+) -> None:
+    """Show resolved targets (after defaults) with secrets redacted."""
+    source = targets_file or (
+        Path(os.environ["VECPATCH_TARGETS"]) if os.environ.get("VECPATCH_TARGETS") else None
+    )
+    try:
+        found = list(targets_from_args(args or []))
+        if source is not None:
+            found += load_targets(source).targets
+    except TargetsError as exc:
+        render_problems(exc.problems)
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+    if not found:
+        err.print("no targets: pass DSNs/service names or --targets FILE")
+        raise typer.Exit(int(ExitCode.USAGE))
+    rows = [_describe(t) for t in select(found, env=env, tag=tag, wave=wave)]
+    if fmt is ListFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        out.print(_table(rows))

@@ -115,8 +115,13 @@ def _settings(doc: Mapping[str, Any], out: _Collector) -> Settings:
         out.pydantic(exc, ("settings",), "settings", Settings.model_fields)
         return Settings()
     for key in settings.model_extra or {}:
-        out.add("unknown setting (kept, but not used yet)", ("settings", key),
-                label="settings", field=key, severity="warning")
+        out.add(
+            "unknown setting (kept, but not used yet)",
+            ("settings", key),
+            label="settings",
+            field=key,
+            severity="warning",
+        )
     return settings
 
 
@@ -192,8 +197,12 @@ def check_targets(path: str | Path) -> tuple[TargetsFile | None, list[Problem]]:
         if target is None:
             continue
         if any(t.name == target.name for t in targets):
-            out.add("duplicate target name", ("targets", index, "name"),
-                    label=f"targets[{index}] ({target.name})", field="name")
+            out.add(
+                "duplicate target name",
+                ("targets", index, "name"),
+                label=f"targets[{index}] ({target.name})",
+                field="name",
+            )
         targets.append(_resolve_paths(target, file.parent))
     if any(p.severity == "error" for p in out.problems):
         return None, out.problems
