@@ -38,7 +38,11 @@ class FindingKind(StrEnum):
         return self in _FAILURES
 
 
-_FAILURES = {FindingKind.UNREACHABLE, FindingKind.AUTH_FAILED}
+_FAILURES = {
+    FindingKind.UNREACHABLE,
+    FindingKind.AUTH_FAILED,
+    FindingKind.INSUFFICIENT_PRIVILEGE,
+}
 
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 

@@ -1,0 +1,1 @@
+"""Scan reports: one immutable model and one module per output format."""
