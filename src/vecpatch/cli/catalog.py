@@ -1,5 +1,248 @@
-"""`vecpatch catalog` commands."""
+"""`vecpatch catalog`: show, verify, check, update and diff the release/advisory catalog.
+
+Each command parses, calls the catalog core and renders; data goes to stdout and the
+catalog age line (plus any staleness warning) to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
-app = typer.Typer(help="catalog commands.", no_args_is_help=True)
+from vecpatch.catalog import report
+from vecpatch.catalog.cvss import Severity
+from vecpatch.catalog.facts import ServerFacts
+from vecpatch.catalog.ignores import apply_ignores, load_ignores
+from vecpatch.catalog.match import match
+from vecpatch.catalog.model import Catalog
+from vecpatch.catalog.queries import eol_status, latest_minor, latest_pgvector
+from vecpatch.catalog.snapshot import verify_snapshot
+from vecpatch.catalog.staleness import age_line, staleness_warning
+from vecpatch.catalog.store import load_catalog
+from vecpatch.catalog.versions import PgvectorVersion, PgVersion
+from vecpatch.cli.console import err, fail, info, out
+from vecpatch.errors import VecpatchError
+from vecpatch.exitcodes import ExitCode
+
+app = typer.Typer(
+    help="The pgvector/PostgreSQL release and advisory catalog.", no_args_is_help=True
+)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+class FailOn(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use the snapshot and cache only.")]
+NowOpt = Annotated[
+    str | None, typer.Option("--now", hidden=True, help="Pretend the time is this ISO datetime.")
+]
+
+
+def _now(value: str | None) -> datetime:
+    if value:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn core errors into one message and their documented exit code."""
+    try:
+        yield
+    except VecpatchError as exc:
+        fail(exc.message, exc.hint)
+        raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _load(now: datetime) -> Catalog:
+    catalog = load_catalog(offline=True)
+    info(age_line(catalog, now))
+    warning = staleness_warning(catalog, now)
+    if warning:
+        err.print(f"[yellow]warning:[/] {warning}")
+    return catalog
+
+
+@app.command()
+def show(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    now: NowOpt = None,
+) -> None:
+    """Summarise what the catalog knows: latest releases, majors, advisories."""
+    moment = _now(now)
+    with _errors():
+        data = report.show_dict(_load(moment), moment)
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    latest = data["pgvector"]["latest"]
+    out.print(f"pgvector latest: {latest['version']} ({latest['date']})" if latest else "-")
+    majors = Table("major", "latest minor", "date", "EOL", "status", title="PostgreSQL")
+    for m in data["postgresql"]["majors"]:
+        majors.add_row(
+            m["major"],
+            m["latest_minor"] or "-",
+            m["latest_minor_date"] or "-",
+            m["eol"] or "-",
+            m["status"],
+        )
+    out.print(majors)
+    out.print(
+        f"{len(data['advisories'])} advisories, {len(data['pgvector']['releases'])} "
+        "pgvector releases"
+    )
+
+
+@app.command()
+def verify(now: NowOpt = None) -> None:
+    """Check the bundled snapshot against its sha256 manifest."""
+    with _errors():
+        sums = verify_snapshot()
+        _load(_now(now))
+    for name, digest in sums.items():
+        out.print(f"ok  {name}  sha256:{digest}")
+
+
+def _facts(
+    pg: str | None,
+    pgvector: str | None,
+    bits: int | None,
+    extensions: list[str],
+    languages: list[str],
+    settings: list[str],
+) -> ServerFacts:
+    pairs = [s.split("=", 1) for s in settings]
+    if any(len(p) != 2 for p in pairs):
+        raise typer.BadParameter("use NAME=VALUE", param_hint="--setting")
+    return ServerFacts(
+        pg_version=PgVersion.parse(pg) if pg else None,
+        pgvector_version=PgvectorVersion.parse(pgvector) if pgvector else None,
+        pointer_bits=bits,
+        extensions=frozenset(e.lower() for e in extensions),
+        languages=frozenset(lang.lower() for lang in languages),
+        settings=MappingProxyType({k.strip(): v.strip() for k, v in pairs}),
+    )
+
+
+def _check_data(
+    catalog: Catalog,
+    facts: ServerFacts,
+    moment: datetime,
+    ignore_file: Path | None,
+    target: str,
+    fail_on: FailOn,
+) -> dict[str, Any]:
+    matches = match(catalog, facts, now=moment)
+    ignores = load_ignores(ignore_file) if ignore_file else []
+    outcome = apply_ignores(matches, ignores, target, moment)
+    muted = {m.id: (e.reason, e.expires.isoformat()) for m, e in outcome.muted}
+    threshold = Severity(fail_on.value).rank
+    failed = any(m.exposed and m.advisory.severity.rank >= threshold for m in outcome.active)
+    pg = facts.pg_version
+    return {
+        "schema": "vecpatch.catalog.check/1",
+        "input": {
+            "pg": str(pg) if pg else None,
+            "pgvector": str(facts.pgvector_version) if facts.pgvector_version else None,
+            "bits": facts.pointer_bits,
+            "extensions": sorted(facts.extensions),
+            "languages": sorted(facts.languages),
+        },
+        "findings": [report.finding_dict(m, muted.get(m.id)) for m in matches],
+        "reopened": [m.id for m, _ in outcome.reopened],
+        "latest": {
+            "postgresql": report.release_brief(latest_minor(catalog, pg.major) if pg else None),
+            "pgvector": report.release_brief(latest_pgvector(catalog)),
+        },
+        "eol": report.eol_dict(eol_status(catalog, pg.major, moment.date()) if pg else None),
+        "fail_on": fail_on.value,
+        "failed": failed,
+    }
+
+
+def _render_check(data: dict[str, Any]) -> None:
+    table = Table(
+        "id", "aliases", "severity", "affected", "exposed", "why", "fixed in", title="Advisories"
+    )
+    for f in data["findings"]:
+        exposed = "yes" if f["exposed"] else "no"
+        if f["ignored"]:
+            exposed += f" (accepted until {f['ignored']['expires']})"
+        elif f["mitigated"]:
+            exposed += " (mitigated)"
+        why = "; ".join(f["reasons"] + [f"mitigation: {m}" for m in f["mitigations"]])
+        table.add_row(
+            f["id"],
+            ", ".join(f["aliases"]) or "-",
+            f"{f['severity']} {f['score'] or ''}".strip(),
+            "yes" if f["affected"] else "no",
+            exposed,
+            why,
+            f["fixed_version"] or "no fix on branch",
+        )
+    out.print(table)
+    for product, rel in data["latest"].items():
+        if rel:
+            out.print(f"latest {product}: {rel['version']} ({rel['date']})")
+    if data["eol"]:
+        out.print(
+            f"PostgreSQL {data['eol']['major']}: {data['eol']['status']}, "
+            f"end-of-life {data['eol']['eol']}"
+        )
+    for ident in data["reopened"]:
+        err.print(f"[yellow]warning:[/] risk acceptance for {ident} has expired; reopened")
+
+
+@app.command()
+def check(
+    pg: Annotated[str | None, typer.Option("--pg", help="PostgreSQL version, e.g. 16.4")] = None,
+    pgvector: Annotated[str | None, typer.Option("--pgvector", help="e.g. 0.7.4")] = None,
+    bits: Annotated[int | None, typer.Option("--bits", help="32 or 64; unknown if omitted")] = None,
+    extension: Annotated[list[str], typer.Option("--extension", help="Installed extension")] = [],  # noqa: B006
+    language: Annotated[list[str], typer.Option("--language", help="Installed language")] = [],  # noqa: B006
+    setting: Annotated[list[str], typer.Option("--setting", help="NAME=VALUE")] = [],  # noqa: B006
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on")] = FailOn.HIGH,
+    ignore_file: Annotated[Path | None, typer.Option("--ignore-file")] = None,
+    target: Annotated[str, typer.Option("--target", help="Name for ignore patterns")] = "what-if",
+    now: NowOpt = None,
+) -> None:
+    """What-if without a database: which advisories apply to these versions."""
+    if bits not in (None, 32, 64):
+        raise typer.BadParameter("must be 32 or 64", param_hint="--bits")
+    if not pg and not pgvector:
+        raise typer.BadParameter("give --pg and/or --pgvector", param_hint="--pg")
+    moment = _now(now)
+    with _errors():
+        facts = _facts(pg, pgvector, bits, extension, language, setting)
+        data = _check_data(_load(moment), facts, moment, ignore_file, target, fail_on)
+    if output is OutputFormat.JSON:
+        out.print_json(json.dumps(data))
+    else:
+        _render_check(data)
+    if data["failed"]:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def _offline_default() -> bool:
+    return os.environ.get("VECPATCH_OFFLINE", "") not in ("", "0", "false", "no")
