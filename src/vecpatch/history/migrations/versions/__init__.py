@@ -1,0 +1,1 @@
+"""Migration scripts; this file only makes setuptools ship the folder (Alembic skips it)."""
