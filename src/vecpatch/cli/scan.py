@@ -1,7 +1,140 @@
 """`vecpatch scan`: inventory and assessment of every database of every target."""
 
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vecpatch.catalog.store import load_catalog
+from vecpatch.cli.console import err, info, out, verbosity
+from vecpatch.cli.scan_table import render_table
+from vecpatch.cli.selection import gather
+from vecpatch.exitcodes import ExitCode
+from vecpatch.probe.facts import TargetFacts
+from vecpatch.report.model import ScanReport, failing
+from vecpatch.report.output import OutputFormat, render, write_atomic
+from vecpatch.scan import ScanOptions, assess, probe
+from vecpatch.targets import Target
+
+
+class FailOn(StrEnum):
+    """Thresholds for ``--fail-on``."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+TargetsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="libpq URIs/DSNs or pg_service.conf names.", show_default=False),
+]
+TargetsOpt = Annotated[
+    Path | None,
+    typer.Option("--targets", "-t", help="Targets file (TOML/YAML); default $VECPATCH_TARGETS."),
+]
+
+
+def scan(
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")] = None,
+    wave: Annotated[int | None, typer.Option("--wave", help="Only this wave.")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here (atomically).")
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 on findings at or above this severity.")
+    ] = FailOn.high,
+    fixable_only: Annotated[
+        bool, typer.Option("--fixable-only", help="Only findings with a fix count for --fail-on.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 3 when a target or database was not scanned.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-j", min=1, max=1024, help="Connections at once.")
+    ] = 32,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history", envvar="VECPATCH_HISTORY", help="History store URL (SQLAlchemy)."
+        ),
+    ] = None,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Do not record this scan.")
+    ] = False,
+) -> None:
+    """Scan targets: what is installed, on disk, vulnerable, outdated, or waiting for ALTER.
+
+    Exit codes: 0 nothing at/above --fail-on; 1 findings at/above it; 2 usage or
+    configuration error; 3 targets not scanned (with --strict).
+    """
+    selection = gather(targets, targets_file, env, tag, wave)
+    catalog = load_catalog(offline=True)
+    now = datetime.now(UTC)
+    facts = _probe_with_progress(selection.targets, ScanOptions(concurrency=concurrency))
+    report = assess(facts, catalog, now, ScanOptions(concurrency=concurrency))
+    if not no_history:
+        report = _record(report, facts, history)
+    _emit(report, fmt, output, fail_on.value, selection.file.path if selection.file else None)
+    raise typer.Exit(int(_exit_code(report, fail_on.value, fixable_only, strict)))
+
+
+def _probe_with_progress(targets: list[Target], options: ScanOptions) -> list[TargetFacts]:
+    show = not verbosity.quiet and err.is_terminal and len(targets) > 1
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task("scan", total=len(targets))
+        return probe(targets, options, on_done=lambda _facts: bar.advance(task))
+
+
+def _record(report: ScanReport, facts: list[TargetFacts], url: str | None) -> ScanReport:
+    return report  # history recording is wired in with the history store
+
+
+def _emit(
+    report: ScanReport, fmt: OutputFormat, output: Path | None, fail_on: str, source: Path | None
+) -> None:
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {warning}")
+    if fmt is OutputFormat.TABLE and output is None:
+        render_table(out, report)
+        return
+    artifact = source.name if source is not None else "vecpatch-targets.toml"
+    text = render(report, fmt, fail_on=fail_on, artifact=artifact)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        info(f"wrote {fmt.value} report to {output}")
+
+
+def _exit_code(report: ScanReport, fail_on: str, fixable_only: bool, strict: bool) -> ExitCode:
+    if strict and report.unscanned():
+        return ExitCode.UNSCANNED
+    if failing(report, fail_on, fixable_only):
+        return ExitCode.FINDINGS
+    return ExitCode.OK
 
 
 def register(app: typer.Typer) -> None:
     """Attach the scan command to the main app."""
+    app.command()(scan)

@@ -39,6 +39,7 @@ class ProbeRequest:
     target: str
     conninfo: str
     databases: Databases = None
+    exclude: tuple[str, ...] = ()
     environment: str | None = None
     tags: tuple[str, ...] = ()
     connect_timeout: float = 5.0
@@ -148,10 +149,12 @@ class _Probe:
     def _wanted(self, names: list[str], own: DatabaseFacts) -> list[str]:
         spec = self.req.databases
         if spec == "all":
-            return names
-        if spec is None:
-            return [own.name]
-        return list(spec)
+            chosen = names
+        elif spec is None:
+            chosen = [own.name]
+        else:
+            chosen = list(spec)
+        return [n for n in chosen if n not in self.req.exclude]
 
 
 async def probe_target(

@@ -1,0 +1,54 @@
+"""Shared CLI plumbing: which targets a command acts on.
+
+Every fleet command (scan, plan, apply, stage, rollout) takes the same positional
+targets, ``--targets FILE`` (or ``$VECPATCH_TARGETS``) and ``--env/--tag/--wave``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vecpatch.errors import UsageError
+from vecpatch.targets import Target, TargetsFile, load_targets, select, targets_from_args
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The targets chosen for one command, and the file they came from (if any)."""
+
+    targets: list[Target]
+    file: TargetsFile | None
+
+
+def targets_file_path(option: Path | None) -> Path | None:
+    """``--targets`` or, failing that, ``$VECPATCH_TARGETS``."""
+    if option is not None:
+        return option
+    env = os.environ.get("VECPATCH_TARGETS")
+    return Path(env) if env else None
+
+
+def gather(
+    args: list[str] | None,
+    targets_file: Path | None,
+    env: str | None = None,
+    tag: str | None = None,
+    wave: int | None = None,
+) -> Selection:
+    """Targets from arguments and/or a file, filtered; TargetsError lists every problem."""
+    path = targets_file_path(targets_file)
+    found = list(targets_from_args(args or []))
+    loaded = load_targets(path) if path is not None else None
+    if loaded is not None:
+        found += loaded.targets
+    if not found:
+        raise UsageError(
+            "no targets: pass DSNs/URIs or service names, or --targets FILE",
+            hint="`vecpatch targets sample` prints an example targets file",
+        )
+    chosen = select(found, env=env, tag=tag, wave=wave)
+    if not chosen:
+        raise UsageError("no target matches the --env/--tag/--wave selection")
+    return Selection(chosen, loaded)
