@@ -22,7 +22,7 @@ from vecpatch.targets.errors import Problem
 from vecpatch.targets.window import parse_windows
 
 HOOK_PLACEHOLDERS = frozenset({"host", "pg_major", "version"})
-_NAME = re.compile(r"^[\w][\w.:/@+-]*$")
+_NAME = re.compile(r"^[\w/][\w.:/@+#-]*$")
 
 CredentialKind = Literal["env", "file", "pgpass", "inline"]
 
@@ -116,7 +116,7 @@ class Target(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError("use letters, digits and . _ - : / @ + (no spaces)")
+            raise ValueError("use letters, digits and . _ - : / @ + # (no spaces)")
         return value
 
     @field_validator("environment")
