@@ -10,15 +10,18 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.store import load_catalog
 from vecpatch.cli.console import err, info, out, verbosity
 from vecpatch.cli.scan_table import render_table
 from vecpatch.cli.selection import gather
 from vecpatch.exitcodes import ExitCode
+from vecpatch.history.store import HistoryStore
 from vecpatch.probe.facts import TargetFacts
 from vecpatch.report.model import ScanReport, failing
 from vecpatch.report.output import OutputFormat, render, write_atomic
 from vecpatch.scan import ScanOptions, assess, probe
+from vecpatch.scan_record import record_scan
 from vecpatch.targets import Target
 
 
@@ -86,7 +89,7 @@ def scan(
     facts = _probe_with_progress(selection.targets, ScanOptions(concurrency=concurrency))
     report = assess(facts, catalog, now, ScanOptions(concurrency=concurrency))
     if not no_history:
-        report = _record(report, facts, history)
+        report = _record(report, facts, catalog, history)
     _emit(report, fmt, output, fail_on.value, selection.file.path if selection.file else None)
     raise typer.Exit(int(_exit_code(report, fail_on.value, fixable_only, strict)))
 
@@ -106,8 +109,13 @@ def _probe_with_progress(targets: list[Target], options: ScanOptions) -> list[Ta
         return probe(targets, options, on_done=lambda _facts: bar.advance(task))
 
 
-def _record(report: ScanReport, facts: list[TargetFacts], url: str | None) -> ScanReport:
-    return report  # history recording is wired in with the history store
+def _record(
+    report: ScanReport, facts: list[TargetFacts], catalog: Catalog, url: str | None
+) -> ScanReport:
+    with HistoryStore.open(url) as store:
+        recorded = record_scan(store, report, facts, catalog)
+    info(f"recorded as run {recorded.run_id} in {store.url}")
+    return recorded
 
 
 def _emit(
