@@ -202,8 +202,16 @@ def merge_documents(
         new_mod = parse_datetime(adv.get("modified"))
         old_mod = parse_datetime(old.get("modified"))
         if new_mod and (old_mod is None or new_mod > old_mod) and adv != old:
-            merged = dict(adv)
+            merged = {**old, **adv}
             merged["aliases"] = sorted(set(old.get("aliases", [])) | set(adv.get("aliases", [])))
+            merged["database_specific"] = {
+                **(old.get("database_specific") or {}),
+                **(adv.get("database_specific") or {}),
+            }
+            refs = {
+                r.get("url"): r for r in [*old.get("references", []), *adv.get("references", [])]
+            }
+            merged["references"] = list(refs.values())
             advisories[ident] = merged
             changes.changed_advisories.append(ident)
     majors = dict(base.get("majors") or {})

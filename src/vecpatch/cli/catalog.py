@@ -246,3 +246,54 @@ def check(
 
 def _offline_default() -> bool:
     return os.environ.get("VECPATCH_OFFLINE", "") not in ("", "0", "false", "no")
+
+
+@app.command()
+def update(
+    offline: OfflineOpt = False,
+    source: Annotated[list[str], typer.Option("--source", help="Only these feeds")] = [],  # noqa: B006
+    base_url: Annotated[
+        list[str], typer.Option("--base-url", help="NAME=URL mirror for a feed")
+    ] = [],  # noqa: B006
+    osv: Annotated[list[str], typer.Option("--osv", help="Extra OSV file or URL")] = [],  # noqa: B006
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request")] = 10.0,
+    now: NowOpt = None,
+) -> None:
+    """Fetch the live feeds and merge them into the local cache."""
+    from vecpatch.catalog.sources.http import FeedClient
+    from vecpatch.catalog.update import default_sources, run_update
+
+    moment = _now(now)
+    if offline or _offline_default():
+        info("offline: using the bundled snapshot and local cache only")
+        with _errors():
+            _load(moment)
+        return
+    urls = dict(u.split("=", 1) for u in base_url if "=" in u)
+    chosen = [s for s in default_sources(urls, osv) if not source or s.name in source]
+    with _errors(), FeedClient(timeout=timeout) as client:
+        result = run_update(chosen, client, now=moment)
+        _load(moment)
+    for name in result.fetched:
+        out.print(f"ok       {name}")
+    for skip in result.skipped:
+        out.print(f"skipped  {skip.source}: {skip.reason}")
+    for note in result.notes:
+        info(note)
+    out.print_json(json.dumps(result.changes.as_dict()))
+
+
+@app.command()
+def diff(now: NowOpt = None) -> None:
+    """What changed with the last update: new/changed releases and advisories."""
+    from vecpatch.catalog.update import diff_since_update
+
+    with _errors():
+        _load(_now(now))
+        changes = diff_since_update()
+    if changes.empty:
+        out.print("no changes since the previous update")
+        return
+    for label, items in changes.as_dict().items():
+        for item in items:
+            out.print(f"{label.replace('_', ' ')}: {item}")

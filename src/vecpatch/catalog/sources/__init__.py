@@ -1,0 +1,1 @@
+"""Live feeds, one plug-in per file, all behind :mod:`.interface`."""
