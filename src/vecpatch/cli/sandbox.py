@@ -138,9 +138,15 @@ def psql(ctx: typer.Context, name: Name) -> None:
 def install_extension(
     name: Name,
     version: Annotated[str, typer.Argument(help="pgvector version to install on disk.")],
+    from_pg: Annotated[
+        str | None,
+        typer.Option("--from-pg", help="Take the build made for this PostgreSQL (e.g. 16.14)."),
+    ] = None,
 ) -> None:
-    """Replace pgvector's files like an OS package upgrade (no restart, no ALTER EXTENSION)."""
-    build = Sandbox.load(name).install_extension(version)
+    """Replace pgvector's files like an OS package upgrade (no restart, no ALTER EXTENSION).
+
+    Builds for another PostgreSQL major are refused."""
+    build = Sandbox.load(name).install_extension(version, from_pg=from_pg)
     info(f"installed pgvector {version} files from {build.key} into {name}; server not restarted")
 
 

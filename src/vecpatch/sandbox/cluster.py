@@ -341,14 +341,17 @@ class Sandbox:
                 "only sandboxes built from vecpatch's builds can be changed"
             )
 
-    def install_extension(self, version: str, *, force_foreign_major: bool = False) -> builds.Build:
+    def install_extension(
+        self, version: str, *, from_pg: str | None = None, force_foreign_major: bool = False
+    ) -> builds.Build:
         """Upgrade pgvector's files on disk like an OS package would; the server keeps running.
 
-        Refuses a build for another PostgreSQL major unless ``force_foreign_major`` (test-only:
-        simulates a wrong package).
+        ``from_pg`` picks the build of that PostgreSQL version (or major, e.g. ``"18"``).
+        A build for another PostgreSQL major is refused unless ``force_foreign_major``
+        (test-only: simulates installing the wrong package).
         """
         self._require_own_binaries("install-extension")
-        build = self._pick_vector_build(version, force_foreign_major)
+        build = self._pick_vector_build(version, from_pg=from_pg, foreign_ok=force_foreign_major)
         root = builds.ensure_build(build)
         tree, _libs = builds.install_parts(build, root)
         extension.replace_package(self.extension_dirs, extension.extension_dirs(tree / "bin"))
@@ -366,35 +369,34 @@ class Sandbox:
         built for another PostgreSQL major.
         """
         self._require_own_binaries("swap_vector_library")
-        major = pg_major if pg_major is not None else self.pg_major
-        build = self._pick_vector_build(version, True, major)
+        major = str(pg_major) if pg_major is not None else None
+        build = self._pick_vector_build(version, from_pg=major, foreign_ok=True)
         tree, _libs = builds.install_parts(build, builds.ensure_build(build))
-        extension.replace_library(
-            self.extension_dirs, extension.extension_dirs(tree / "bin").library
-        )
+        library = extension.extension_dirs(tree / "bin").library
+        extension.replace_library(self.extension_dirs, library)
         self.meta.extra["vector_so"] = f"{version} built for PostgreSQL {build.pg}"
         self.meta.save()
         return build
 
     def _pick_vector_build(
-        self, version: str, foreign_ok: bool, major: int | None = None
+        self, version: str, *, from_pg: str | None, foreign_ok: bool
     ) -> builds.Build:
         candidates = builds.builds_with_pgvector(version)
+        if from_pg is not None:
+            candidates = [b for b in candidates if from_pg in (b.pg, str(b.pg_major))]
         if not candidates:
-            known = sorted({b.pgvector for b in builds.available_pairs()}, key=builds.version_tuple)
-            raise UsageError(
-                f"no build of pgvector {version}", hint=f"available pgvector: {', '.join(known)}"
-            )
-        wanted = major if major is not None else self.pg_major
-        same = [b for b in candidates if b.pg_major == wanted]
+            pairs = ", ".join(f"{b.pg}/{b.pgvector}" for b in builds.available_pairs())
+            wanted = f"pgvector {version}" + (f" for PostgreSQL {from_pg}" if from_pg else "")
+            raise UsageError(f"no build of {wanted}", hint=f"available pairs: {pairs}")
+        same = [b for b in candidates if b.pg_major == self.pg_major]
         if same:
             return same[-1]
-        if foreign_ok and major is None:
+        if foreign_ok:
             return candidates[-1]
-        majors = ", ".join(sorted({str(b.pg_major) for b in candidates}))
+        found = ", ".join(sorted({b.pg for b in candidates}))
         raise UsageError(
-            f"pgvector {version} is only available built for PostgreSQL {majors}; sandbox "
-            f"{self.name!r} runs PostgreSQL {self.pg_version} (major {self.pg_major})",
+            f"refusing to install pgvector {version} built for PostgreSQL {found} into sandbox "
+            f"{self.name!r}, which runs PostgreSQL {self.pg_version} (major {self.pg_major})",
             hint="a vector.so must be built for the server's major version "
             "(otherwise: 'incompatible library ... version mismatch')",
         )
