@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vecpatch.catalog.ignores import load_ignores
 from vecpatch.catalog.model import Catalog
+from vecpatch.catalog.staleness import staleness_warning
 from vecpatch.catalog.store import load_catalog
 from vecpatch.cli.console import err, info, out, verbosity
 from vecpatch.cli.scan_table import render_table
@@ -20,7 +23,7 @@ from vecpatch.history.store import HistoryStore
 from vecpatch.probe.facts import TargetFacts
 from vecpatch.report.model import ScanReport, failing
 from vecpatch.report.output import OutputFormat, render, write_atomic
-from vecpatch.scan import ScanOptions, assess, probe
+from vecpatch.scan import ScanOptions, assess, ignore_muter, probe
 from vecpatch.scan_record import record_scan
 from vecpatch.targets import Target
 
@@ -77,6 +80,14 @@ def scan(
     no_history: Annotated[
         bool, typer.Option("--no-history", help="Do not record this scan.")
     ] = False,
+    ignore_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ignore-file",
+            envvar="VECPATCH_IGNORE_FILE",
+            help="Risk acceptances (TOML/YAML: id, target pattern, reason, expires).",
+        ),
+    ] = None,
 ) -> None:
     """Scan targets: what is installed, on disk, vulnerable, outdated, or waiting for ALTER.
 
@@ -87,11 +98,19 @@ def scan(
     catalog = load_catalog(offline=True)
     now = datetime.now(UTC)
     facts = _probe_with_progress(selection.targets, ScanOptions(concurrency=concurrency))
-    report = assess(facts, catalog, now, ScanOptions(concurrency=concurrency))
+    entries = load_ignores(ignore_file) if ignore_file is not None else []
+    mute, reopened = ignore_muter(entries, now)
+    report = assess(facts, catalog, now, ScanOptions(concurrency=concurrency), mute)
+    report = replace(report, warnings=(*_catalog_warnings(catalog, now), *reopened))
     if not no_history:
         report = _record(report, facts, catalog, history)
     _emit(report, fmt, output, fail_on.value, selection.file.path if selection.file else None)
     raise typer.Exit(int(_exit_code(report, fail_on.value, fixable_only, strict)))
+
+
+def _catalog_warnings(catalog: Catalog, now: datetime) -> list[str]:
+    warning = staleness_warning(catalog, now)
+    return [warning] if warning else []
 
 
 def _probe_with_progress(targets: list[Target], options: ScanOptions) -> list[TargetFacts]:
