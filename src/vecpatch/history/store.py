@@ -361,5 +361,7 @@ class HistoryStore:
     ) -> bool:
         """Record a sent notification; False if *dedup_key* was already recorded (by anyone)."""
         row = {"dedup_key": dedup_key, "channel": channel, "sent_at": sent_at or utcnow()}
+        query = self._insert_ignore(t.notifications).returning(t.notifications.c.dedup_key)
         with self._tx() as conn:
-            return conn.execute(self._insert_ignore(t.notifications), row).rowcount == 1
+            # RETURNING, not rowcount: the driver's rowcount is unreliable for ON CONFLICT.
+            return conn.execute(query, row).first() is not None
