@@ -94,14 +94,19 @@ def _pg_unlisted_major(
     listed = sorted({a.pg_major for a in ranges if a.pg_major}, key=pg_major_key)
     published = adv.published.date() if adv.published else None
     info = catalog.majors.get(version.major)
-    if listed and published and info and info.eol and info.eol <= published:
+    eol = info.eol if info else None
+    if info is None and catalog.majors and pg_major_key(version.major) < min(
+        pg_major_key(m) for m in catalog.majors
+    ):
+        eol = date.min  # older than every branch we track: long end-of-life
+    if listed and published and eol and eol <= published:
         oldest = _oldest_supported(catalog, published)
         if oldest == listed[0] and pg_major_key(version.major) < pg_major_key(listed[0]):
             return (
                 True,
                 None,
                 [
-                    f"PostgreSQL {version.major} was end-of-life ({info.eol}) when this was "
+                    f"PostgreSQL {version.major} was end-of-life when this was "
                     f"published and was not evaluated; assumed affected, no fix on this branch"
                 ],
             )
