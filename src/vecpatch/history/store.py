@@ -78,7 +78,7 @@ class HistoryStore:
             shown = redact_dsn(resolved)
             raise HistoryError(
                 f"cannot open history store {shown}: {redact_dsn(str(exc).splitlines()[0])}",
-                hint=f"check --history / ${'VECPATCH_HISTORY'} and that the location is writable",
+                hint="check --history / $VECPATCH_HISTORY and that the location is writable",
             ) from None
         return cls(engine, secrets)
 
