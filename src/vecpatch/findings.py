@@ -7,6 +7,8 @@ schema change.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 from enum import StrEnum
@@ -45,6 +47,12 @@ _FAILURES = {
 }
 
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
+
+
+def count_by_severity(severities: Iterable[str]) -> str:
+    """"2 high, 1 low" style summary (highest first; info and none are left out)."""
+    counts = Counter(severities)
+    return ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITY_ORDER[1:]) if counts[s])
 
 
 def severity_rank(severity: str) -> int:

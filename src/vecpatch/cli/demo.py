@@ -1,7 +1,126 @@
-"""`vecpatch demo`: the whole product on an embedded sandbox."""
+"""`vecpatch demo`: the whole product on an embedded sandbox.
+
+It creates a real local PostgreSQL + pgvector cluster with sample data (an old
+pgvector on an old minor, as found in the wild) and walks it through what
+vecpatch does: the catalog's view of those versions, then a scan. Each later
+capability adds its step here, so the demo always shows the whole product.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
 
 import typer
+from rich.rule import Rule
+
+from vecpatch.catalog import queries as cq
+from vecpatch.catalog.facts import ServerFacts
+from vecpatch.catalog.match import match
+from vecpatch.catalog.model import Catalog, Product
+from vecpatch.catalog.staleness import age_line
+from vecpatch.catalog.store import load_catalog
+from vecpatch.catalog.versions import PgvectorVersion, PgVersion
+from vecpatch.cli.console import out
+from vecpatch.cli.scan_table import render_table
+from vecpatch.findings import count_by_severity
+from vecpatch.history.store import HistoryStore
+from vecpatch.paths import state_dir
+from vecpatch.sandbox import Sandbox
+from vecpatch.scan import ScanOptions, assess, probe
+from vecpatch.scan_record import record_scan
+from vecpatch.targets import Target
+
+DEMO_NAME = "vecpatch-demo"
+
+
+def demo(
+    pg: Annotated[str, typer.Option("--pg", help="PostgreSQL version of the sandbox.")] = "16.4",
+    pgvector: Annotated[str, typer.Option("--pgvector", help="pgvector version.")] = "0.7.4",
+    rows: Annotated[int, typer.Option("--rows", min=100, help="Sample rows.")] = 10_000,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the sandbox running afterwards.")
+    ] = False,
+) -> None:
+    """Create a sandbox (PostgreSQL 16.4 + pgvector 0.7.4, sample data) and run vecpatch on it."""
+    sandbox = _fresh_sandbox(pg, pgvector, rows)
+    try:
+        catalog = load_catalog(offline=True)
+        now = datetime.now(UTC)
+        _step("1. What the catalog says about these versions")
+        _catalog_view(catalog, now, sandbox)
+        _step("2. Scan: inventory and assessment of every database")
+        _scan(sandbox, catalog, now)
+    finally:
+        if keep:
+            out.print(f"\nsandbox kept: `vecpatch sandbox dsn {DEMO_NAME}` gives its DSN")
+        else:
+            sandbox.destroy()
+            out.print(f"\nsandbox {DEMO_NAME} removed (use --keep to leave it running)")
+
+
+def _step(title: str) -> None:
+    out.print()
+    out.print(Rule(f"[bold]{title}", align="left"))
+
+
+def _fresh_sandbox(pg: str, pgvector: str, rows: int) -> Sandbox:
+    for existing in Sandbox.all():
+        if existing.name == DEMO_NAME:
+            existing.destroy()
+    out.print(
+        f"Creating sandbox [bold]{DEMO_NAME}[/]: PostgreSQL {pg} + pgvector {pgvector}, "
+        f"{rows:,} sample rows (first run downloads the build, a few MB)…"
+    )
+    sandbox = Sandbox.create(DEMO_NAME, pg, pgvector, sample=True, rows=rows)
+    out.print(f"[green]ready[/] on 127.0.0.1:{sandbox.port}")
+    return sandbox
+
+
+def _catalog_view(catalog: Catalog, now: datetime, sandbox: Sandbox) -> None:
+    out.print(age_line(catalog, now))
+    pg = PgVersion.parse(sandbox.pg_version)
+    vec = PgvectorVersion.parse(sandbox.pgvector_version or "0")
+    facts = ServerFacts(pg_version=pg, pgvector_version=vec, pointer_bits=64)
+    found = match(catalog, facts, now=now)
+    for m in (m for m in found if m.product is Product.PGVECTOR):
+        state = "exposed" if m.exposed else "affected, not exposed"
+        out.print(
+            f"  pgvector {vec}: [bold]{m.id}[/] ({m.advisory.severity.value}, {state}) "
+            f"fixed in {m.fixed_version}: {m.advisory.summary}"
+        )
+    pg_found = [m for m in found if m.product is Product.POSTGRESQL and m.exposed]
+    detail = count_by_severity(m.advisory.severity.value for m in pg_found)
+    latest_pg = cq.latest_minor(catalog, pg.major)
+    latest_vec = cq.latest_pgvector(catalog)
+    out.print(f"  PostgreSQL {pg}: {len(pg_found)} advisories apply ({detail})")
+    if latest_pg and latest_vec:
+        out.print(
+            f"  latest: PostgreSQL {latest_pg.version} ({latest_pg.date}), "
+            f"pgvector {latest_vec.version} ({latest_vec.date})"
+        )
+    out.print(f"  {cq.eol_status(catalog, pg.major, now.date()).describe()}")
+
+
+def _scan(sandbox: Sandbox, catalog: Catalog, now: datetime) -> None:
+    target = Target(name=DEMO_NAME, environment="demo", dsn=sandbox.dsn(), databases="all")
+    facts = probe([target], ScanOptions())
+    report = assess(facts, catalog, now, ScanOptions())
+    with HistoryStore.open(_demo_history()) as store:
+        report = record_scan(store, report, facts, catalog)
+    render_table(out, report)
+    out.print("\nOn your own servers:")
+    out.print("  vecpatch scan postgresql://user@host/db")
+    out.print("  vecpatch targets sample > targets.toml   # a fleet, by environment and wave")
+    out.print("  vecpatch scan --targets targets.toml --format sarif --output vecpatch.sarif")
+
+
+def _demo_history() -> str:
+    path = state_dir() / "demo" / "history.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 def register(app: typer.Typer) -> None:
     """Attach the demo command to the main app."""
+    app.command()(demo)

@@ -6,13 +6,11 @@ table folds them into one line per server; the JSON keeps every one.
 
 from __future__ import annotations
 
-from collections import Counter
-
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from vecpatch.findings import Finding, FindingKind
+from vecpatch.findings import Finding, FindingKind, count_by_severity
 from vecpatch.report.model import DatabaseReport, ScanReport, TargetReport
 
 _STYLE = {
@@ -30,11 +28,10 @@ def render_table(console: Console, report: ScanReport) -> None:
     for target in report.targets:
         console.print(_target(target))
         console.print()
-    counts = Counter(f.severity for f in report.findings())
-    parts = [f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low") if counts[s]]
+    counts = count_by_severity(f.severity for f in report.findings())
     console.print(
         f"[bold]{len(report.targets)} targets, {report.database_count()} databases[/]: "
-        + (", ".join(parts) or "no findings")
+        + (counts or "no findings")
         + f" · catalog {report.catalog_generated_at:%Y-%m-%d} ({report.catalog_age_days} d old)"
     )
 
@@ -72,8 +69,7 @@ def _folded(findings: tuple[Finding, ...]) -> list[Finding | str]:
     out: list[Finding | str] = [f for f in findings if f.kind is not FindingKind.VULNERABLE]
     if pg_cves:
         exposed = [f for f in pg_cves if f.exposed]
-        sev = Counter(f.severity for f in exposed)
-        detail = ", ".join(f"{sev[s]} {s}" for s in ("critical", "high", "medium", "low") if sev[s])
+        detail = count_by_severity(f.severity for f in exposed)
         out.append(
             f"{len(exposed)} PostgreSQL CVEs exposed ({detail or 'none'}), "
             f"{len(pg_cves) - len(exposed)} affected but not exposed"
@@ -116,6 +112,5 @@ def _db_row(db: DatabaseReport) -> tuple[str | Text, ...]:
 
 
 def _summary(t: TargetReport) -> str:
-    counts = Counter(f.severity for f in t.all_findings() if not f.muted)
-    parts = [f"{counts[s]} {s}" for s in ("critical", "high", "medium", "low") if counts[s]]
-    return f"{len(t.databases)} databases · " + (", ".join(parts) or "no findings")
+    counts = count_by_severity(f.severity for f in t.all_findings() if not f.muted)
+    return f"{len(t.databases)} databases · " + (counts or "no findings")
