@@ -181,9 +181,10 @@ def _check_data(
 
 
 def _render_check(data: dict[str, Any]) -> None:
-    table = Table(
-        "id", "aliases", "severity", "affected", "exposed", "why", "fixed in", title="Advisories"
-    )
+    table = Table(title="Advisories")
+    for name in ("id", "aliases", "severity", "affected", "exposed", "fixed in"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("why", min_width=30)
     for f in data["findings"]:
         exposed = "yes" if f["exposed"] else "no"
         if f["ignored"]:
@@ -197,8 +198,8 @@ def _render_check(data: dict[str, Any]) -> None:
             f"{f['severity']} {f['score'] or ''}".strip(),
             "yes" if f["affected"] else "no",
             exposed,
-            why,
             f["fixed_version"] or "no fix on branch",
+            why,
         )
     out.print(table)
     for product, rel in data["latest"].items():
