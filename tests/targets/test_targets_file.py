@@ -184,3 +184,22 @@ def test_windows() -> None:
     for bad in ("sat 25:00-26:00", "sat 02:00-02:00", "blursday 01:00-02:00", "02:00-04:00"):
         with pytest.raises(ValueError):
             parse_windows(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("t.toml", "[[targets]]\nname = 'a'\ndsn = \n", 3),
+        ("t.yaml", "targets:\n  - name: a\n    dsn: [unclosed\n", 4),
+    ],
+)
+def test_syntax_errors_carry_a_line(tmp_path: Path, name: str, text: str, line: int) -> None:
+    loaded, problems = check_targets(write(tmp_path, text, name))
+    assert loaded is None
+    (problem,) = problems
+    assert problem.line == line and "invalid" in problem.message
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    _, problems = check_targets(tmp_path / "absent.toml")
+    assert "cannot read" in problems[0].message
