@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vecpatch.cli.console import err, info, out
+from vecpatch.cli.console import err, fail, info, out
+from vecpatch.cli.selection import gather
+from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.targets import (
     SAMPLE_TOML,
@@ -20,9 +21,6 @@ from vecpatch.targets import (
     Target,
     TargetsError,
     check_targets,
-    load_targets,
-    select,
-    targets_from_args,
 )
 
 app = typer.Typer(
@@ -116,20 +114,15 @@ def list_(
     fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
     """Show resolved targets (after defaults) with secrets redacted."""
-    source = targets_file or (
-        Path(os.environ["VECPATCH_TARGETS"]) if os.environ.get("VECPATCH_TARGETS") else None
-    )
     try:
-        found = list(targets_from_args(args or []))
-        if source is not None:
-            found += load_targets(source).targets
+        chosen = gather(args, targets_file, env=env, tag=tag, wave=wave).targets
     except TargetsError as exc:
         render_problems(exc.problems)
         raise typer.Exit(int(ExitCode.USAGE)) from None
-    if not found:
-        err.print("no targets: pass DSNs/service names or --targets FILE")
-        raise typer.Exit(int(ExitCode.USAGE))
-    rows = [_describe(t) for t in select(found, env=env, tag=tag, wave=wave)]
+    except UsageError as exc:
+        fail(exc.message, exc.hint)
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+    rows = [_describe(t) for t in chosen]
     if fmt is ListFormat.json:
         typer.echo(json.dumps(rows, indent=2))
     else:
