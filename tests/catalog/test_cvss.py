@@ -29,8 +29,10 @@ def test_cvss4_level() -> None:
     assert parse_cvss(v, 7.3).severity is Severity.HIGH
 
 
-@pytest.mark.parametrize("bad", ["CVSS:3.1/AV:N", "CVSS:3.1/AV:X/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H",
-                                 "nonsense", "CVSS:4.0/AV:N"])
+@pytest.mark.parametrize(
+    "bad",
+    ["CVSS:3.1/AV:N", "CVSS:3.1/AV:X/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H", "nonsense", "CVSS:4.0/AV:N"],
+)
 def test_bad_vectors(bad: str) -> None:
     with pytest.raises(CvssError):
         parse_cvss(bad)

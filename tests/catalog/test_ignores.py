@@ -32,8 +32,10 @@ def test_apply_by_alias_target_and_expiry(catalog: Catalog) -> None:
 
 def test_rejects_missing_reason_or_expiry(tmp_path: Path) -> None:
     f = tmp_path / "ignores.yaml"
-    f.write_text("ignore:\n  - id: CVE-1\n    reason: fine\n    expires: 2027-01-01\n"
-                 "  - id: CVE-2\n    expires: 2027-01-01\n  - id: CVE-3\n    reason: x\n")
+    f.write_text(
+        "ignore:\n  - id: CVE-1\n    reason: fine\n    expires: 2027-01-01\n"
+        "  - id: CVE-2\n    expires: 2027-01-01\n  - id: CVE-3\n    reason: x\n"
+    )
     with pytest.raises(IgnoreFileError) as exc:
         load_ignores(f)
     assert f"{f}: entry 2 (CVE-2): missing or invalid reason" in exc.value.message

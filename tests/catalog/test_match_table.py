@@ -33,9 +33,11 @@ def _raw_cases() -> list[tuple[str, str, str, bool, str | None]]:
                 fixed = next(e["fixed"] for e in rng["events"] if "fixed" in e)
                 if aff["database_specific"]["package"]["name"] == "vector":
                     a, b, c = (int(x) for x in fixed.split("."))
-                    cases += [(rec["id"], "pgvector", fixed, False, fixed),
-                              (rec["id"], "pgvector", f"{a}.{b}.{c + 1}", False, fixed),
-                              (rec["id"], "pgvector", f"{a}.{b + 1}.0", False, fixed)]
+                    cases += [
+                        (rec["id"], "pgvector", fixed, False, fixed),
+                        (rec["id"], "pgvector", f"{a}.{b}.{c + 1}", False, fixed),
+                        (rec["id"], "pgvector", f"{a}.{b + 1}.0", False, fixed),
+                    ]
                     if c > 0:
                         cases.append((rec["id"], "pgvector", f"{a}.{b}.{c - 1}", True, fixed))
                     if intro != "0":
@@ -48,12 +50,14 @@ def _raw_cases() -> list[tuple[str, str, str, bool, str | None]]:
                 else:
                     major, minor = fixed.rsplit(".", 1)
                     n = int(minor)
-                    cases += [(rec["id"], "postgresql", intro, True, fixed),
-                              (rec["id"], "postgresql", f"{major}.{n - 1}", True, fixed),
-                              (rec["id"], "postgresql", fixed, False, fixed),
-                              (rec["id"], "postgresql", f"{major}.{n + 1}", False, fixed),
-                              (rec["id"], "postgresql", f"{major}.{n + 30}", False, fixed),
-                              (rec["id"], "postgresql", f"{major}beta2", False, fixed)]
+                    cases += [
+                        (rec["id"], "postgresql", intro, True, fixed),
+                        (rec["id"], "postgresql", f"{major}.{n - 1}", True, fixed),
+                        (rec["id"], "postgresql", fixed, False, fixed),
+                        (rec["id"], "postgresql", f"{major}.{n + 1}", False, fixed),
+                        (rec["id"], "postgresql", f"{major}.{n + 30}", False, fixed),
+                        (rec["id"], "postgresql", f"{major}beta2", False, fixed),
+                    ]
                     if n > 2:
                         cases.append((rec["id"], "postgresql", f"{major}.{n // 2}", True, fixed))
     return cases
@@ -68,14 +72,21 @@ def test_every_advisory_has_cases() -> None:
     assert len(CASES) > 1000
 
 
-@pytest.mark.parametrize(("ident", "product", "version", "affected", "fixed"), CASES,
-                         ids=[f"{c[0]}-{c[2]}" for c in CASES])
-def test_generated(catalog: Catalog, ident: str, product: str, version: str, affected: bool,
-                   fixed: str | None) -> None:
+@pytest.mark.parametrize(
+    ("ident", "product", "version", "affected", "fixed"),
+    CASES,
+    ids=[f"{c[0]}-{c[2]}" for c in CASES],
+)
+def test_generated(
+    catalog: Catalog, ident: str, product: str, version: str, affected: bool, fixed: str | None
+) -> None:
     adv = catalog.advisory(ident)
     assert adv is not None
-    facts = (ServerFacts(pg_version=PgVersion.parse(version)) if product == "postgresql"
-             else ServerFacts(pgvector_version=PgvectorVersion.parse(version)))
+    facts = (
+        ServerFacts(pg_version=PgVersion.parse(version))
+        if product == "postgresql"
+        else ServerFacts(pgvector_version=PgvectorVersion.parse(version))
+    )
     [result] = evaluate(catalog, adv, facts)
     assert result.affected is affected, result.reasons
     if affected:
@@ -108,8 +119,14 @@ HAND: list[tuple[dict[str, Any], str, bool, bool, str | None]] = [
 
 
 @pytest.mark.parametrize(("spec", "ident", "affected", "exposed", "fixed"), HAND)
-def test_hand_written(catalog: Catalog, spec: dict[str, Any], ident: str, affected: bool,
-                      exposed: bool, fixed: str | None) -> None:
+def test_hand_written(
+    catalog: Catalog,
+    spec: dict[str, Any],
+    ident: str,
+    affected: bool,
+    exposed: bool,
+    fixed: str | None,
+) -> None:
     facts = ServerFacts(
         pg_version=PgVersion.parse(spec["pg"]) if "pg" in spec else None,
         pgvector_version=PgvectorVersion.parse(spec["pgvector"]) if "pgvector" in spec else None,
@@ -127,8 +144,11 @@ def test_hand_written(catalog: Catalog, spec: dict[str, Any], ident: str, affect
 
 
 def test_parallel_hnsw_mitigation_is_shown_not_hidden(catalog: Catalog) -> None:
-    facts = ServerFacts(pgvector_version=PgvectorVersion.parse("0.7.4"), pointer_bits=64,
-                        settings={"max_parallel_maintenance_workers": "0"})
+    facts = ServerFacts(
+        pgvector_version=PgvectorVersion.parse("0.7.4"),
+        pointer_bits=64,
+        settings={"max_parallel_maintenance_workers": "0"},
+    )
     m = next(x for x in match(catalog, facts, now=NOW) if x.id == "CVE-2026-3172")
     assert m.exposed and m.mitigated
     assert any("max_parallel_maintenance_workers = 0" in s for s in m.mitigations)

@@ -9,8 +9,14 @@ from vecpatch.catalog.versions import PgvectorVersion, PgVersion, VersionError, 
 
 @pytest.mark.parametrize(
     ("text", "major", "minor"),
-    [("16.4", "16", 4), ("9.6.24", "9.6", 24), ("18beta2", "18", 0), ("18rc1", "18", 0),
-     ("10.0", "10", 0), ("16.4 (Ubuntu 16.4-1.pgdg22.04+1)", "16", 4)],
+    [
+        ("16.4", "16", 4),
+        ("9.6.24", "9.6", 24),
+        ("18beta2", "18", 0),
+        ("18rc1", "18", 0),
+        ("10.0", "10", 0),
+        ("16.4 (Ubuntu 16.4-1.pgdg22.04+1)", "16", 4),
+    ],
 )
 def test_pg_parse(text: str, major: str, minor: int) -> None:
     v = PgVersion.parse(text)
@@ -39,13 +45,23 @@ def test_pgvector_parse() -> None:
 
 
 pg_versions = st.one_of(
-    st.builds(lambda mj, mi: PgVersion.parse(f"{mj}.{mi}"), st.integers(10, 30), st.integers(0, 40)),
+    st.builds(
+        lambda mj, mi: PgVersion.parse(f"{mj}.{mi}"), st.integers(10, 30), st.integers(0, 40)
+    ),
     st.builds(lambda a, mi: PgVersion.parse(f"9.{a}.{mi}"), st.integers(0, 6), st.integers(0, 30)),
-    st.builds(lambda mj, s, n: PgVersion.parse(f"{mj}{s}{n}"), st.integers(10, 30),
-              st.sampled_from(["beta", "rc", "alpha"]), st.integers(1, 5)),
+    st.builds(
+        lambda mj, s, n: PgVersion.parse(f"{mj}{s}{n}"),
+        st.integers(10, 30),
+        st.sampled_from(["beta", "rc", "alpha"]),
+        st.integers(1, 5),
+    ),
 )
-vec_versions = st.builds(lambda a, b, c: PgvectorVersion((a, b, c)), st.integers(0, 2),
-                         st.integers(0, 12), st.integers(0, 12))
+vec_versions = st.builds(
+    lambda a, b, c: PgvectorVersion((a, b, c)),
+    st.integers(0, 2),
+    st.integers(0, 12),
+    st.integers(0, 12),
+)
 
 
 @given(pg_versions)
@@ -62,8 +78,10 @@ def test_pg_total_order(a: PgVersion, b: PgVersion, c: PgVersion) -> None:
 
 @given(st.integers(10, 30), st.sampled_from(["beta1", "rc1", "alpha3"]), st.integers(0, 30))
 def test_prerelease_before_ga(major: int, pre: str, minor: int) -> None:
-    assert PgVersion.parse(f"{major}{pre}") < PgVersion.parse(f"{major}.0") <= PgVersion.parse(
-        f"{major}.{minor}"
+    assert (
+        PgVersion.parse(f"{major}{pre}")
+        < PgVersion.parse(f"{major}.0")
+        <= PgVersion.parse(f"{major}.{minor}")
     )
     assert PgVersion.parse(f"{major - 1}.{minor}") < PgVersion.parse(f"{major}{pre}")
 
