@@ -115,3 +115,15 @@ def test_replica_streams_from_primary(fresh_sandbox: Callable[..., Sandbox]) -> 
             time.sleep(0.1)
     finally:
         replica.destroy()
+
+
+def test_old_library_under_new_catalog_is_detectable(
+    fresh_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = fresh_sandbox("16.2", "0.6.2")
+    sb.run_sql("CREATE EXTENSION vector")
+    sb.install_extension("0.8.5")
+    sb.run_sql("ALTER EXTENSION vector UPDATE")
+    sb.swap_vector_library("0.6.2")  # the package manager "rolled back" only the library
+    with pytest.raises(psycopg.Error, match="could not find function"):
+        sb.run_sql("SELECT '[1,2]'::halfvec")

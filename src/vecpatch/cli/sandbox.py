@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -20,8 +22,21 @@ app = typer.Typer(
 Name = Annotated[str, typer.Argument(help="Sandbox name.")]
 
 
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _render_status(rows: list[SandboxStatus], as_json: bool) -> None:
+    if as_json:
+        data = [{**asdict(s), "state": s.state.value} for s in rows]
+        out.print_json(json.dumps(data))
+    else:
+        out.print(_status_table(rows))
+
+
 def _status_table(rows: list[SandboxStatus]) -> Table:
-    table = Table("name", "state", "postgresql", "pgvector", "port", "pid", "replica of", "path")
+    table = Table()
+    for column in ("name", "state", "postgresql", "pgvector", "port", "pid", "replica of", "path"):
+        table.add_column(column, overflow="fold")
     for s in rows:
         table.add_row(
             s.name,
@@ -88,16 +103,17 @@ def stop(name: Name) -> None:
 @app.command()
 def status(
     name: Annotated[str | None, typer.Argument(help="Sandbox name (default: all).")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Show state, versions and port of one or all sandboxes."""
+    """Show state, versions and port of one or all sandboxes (never the password)."""
     rows = [Sandbox.load(name).status()] if name else list_sandboxes()
-    out.print(_status_table(rows))
+    _render_status(rows, as_json)
 
 
 @app.command("list")
-def list_() -> None:
+def list_(as_json: JsonFlag = False) -> None:
     """List all sandboxes, including stale and orphaned leftovers of killed runs."""
-    out.print(_status_table(list_sandboxes()))
+    _render_status(list_sandboxes(), as_json)
 
 
 @app.command()
