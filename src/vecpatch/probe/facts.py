@@ -41,7 +41,8 @@ class ServerFacts:
     data_checksums: bool
     started_at: datetime
     max_parallel_maintenance_workers: int
-    shared_preload_libraries: str
+    shared_preload_libraries: str | None
+    """``None`` when the scanning role may not read it (needs pg_read_all_settings)."""
     replicas: int
     replay_lag_seconds: float | None = None
 
@@ -143,6 +144,9 @@ class DatabaseFacts:
     extensions: dict[str, str]
     languages: tuple[str, ...]
     privileges: Privileges
+    foreign_objects: tuple[str, ...] = ()
+    """Functions (``function:name(args)``) and types (``type:name``) in pgvector's schema that
+    do not belong to it: an update that creates the same object fails, so plans name them."""
 
 
 @dataclass(frozen=True)

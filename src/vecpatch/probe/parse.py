@@ -41,7 +41,7 @@ def server_facts(doc: dict[str, Any]) -> ServerFacts:
         data_checksums=bool(doc["data_checksums"]),
         started_at=datetime.fromisoformat(str(doc["started_at"])),
         max_parallel_maintenance_workers=int(doc["max_parallel_maintenance_workers"]),
-        shared_preload_libraries=str(doc["shared_preload_libraries"]),
+        shared_preload_libraries=_optional_str(doc.get("shared_preload_libraries")),
         replicas=int(doc["replicas"]),
         replay_lag_seconds=float(lag) if lag is not None else None,
     )
@@ -70,6 +70,7 @@ def database_facts(doc: dict[str, Any]) -> DatabaseFacts:
         extensions=dict(doc["extensions"]),
         languages=tuple(doc["languages"]),
         privileges=Privileges(**doc["privileges"]),
+        foreign_objects=tuple(doc.get("foreign_objects") or ()),
     )
 
 
@@ -86,3 +87,7 @@ def _index(doc: dict[str, Any]) -> VectorIndex:
         valid=bool(doc["valid"]),
         definition=doc["definition"],
     )
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)

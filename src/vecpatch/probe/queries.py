@@ -21,7 +21,10 @@ SELECT json_build_object(
   'started_at', pg_postmaster_start_time(),
   'max_parallel_maintenance_workers',
       current_setting('max_parallel_maintenance_workers')::int,
-  'shared_preload_libraries', current_setting('shared_preload_libraries'),
+  -- superuser-only without pg_read_all_settings: pg_settings hides the row (NULL), where
+  -- current_setting() would fail the whole target for an ordinary scanning role
+  'shared_preload_libraries',
+      (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'),
   'replicas', (SELECT count(*) FROM pg_stat_replication),
   'replay_lag_seconds', CASE WHEN pg_is_in_recovery() THEN
       extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END
@@ -107,6 +110,23 @@ SELECT json_build_object(
     WHERE (s.setdatabase = 0
            OR s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))
       AND (cfg LIKE 'hnsw.%' OR cfg LIKE 'ivfflat.%')),
+  'foreign_objects', (
+    SELECT coalesce(json_agg(o.sig ORDER BY o.sig), '[]') FROM (
+      SELECT 'function:' || p.proname || '(' ||
+             coalesce((SELECT string_agg(format_type(t, NULL), ',' ORDER BY i)
+                       FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY a(t, i)), '') || ')' AS sig
+      FROM pg_proc p, vext
+      WHERE p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE oid = vext.oid)
+        AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                        AND d.objid = p.oid AND d.deptype = 'e')
+      UNION ALL
+      SELECT 'type:' || t.typname
+      FROM pg_type t, vext
+      WHERE t.typnamespace = (SELECT extnamespace FROM pg_extension WHERE oid = vext.oid)
+        AND t.typtype IN ('b', 'c', 'd', 'e', 'r') AND t.typcategory <> 'A' AND t.typrelid = 0
+        AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                        AND d.objid = t.oid AND d.deptype = 'e')
+    ) o),
   'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
   'languages', (SELECT coalesce(json_agg(lanname ORDER BY lanname), '[]')
                 FROM pg_language WHERE lanispl),
