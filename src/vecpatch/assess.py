@@ -16,6 +16,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 
 from vecpatch.catalog import queries as cq
+from vecpatch.catalog.cvss import Severity
 from vecpatch.catalog.facts import ServerFacts as MatchFacts
 from vecpatch.catalog.match import AdvisoryMatch, match
 from vecpatch.catalog.model import Catalog, Product
@@ -118,15 +119,17 @@ class _Context:
             pointer_bits=self.server.pointer_bits,
             extensions=self.extensions,
             languages=self.languages,
-            settings=MappingProxyType(
-                {
-                    "max_parallel_maintenance_workers": str(
-                        self.server.max_parallel_maintenance_workers
-                    ),
-                    "shared_preload_libraries": self.server.shared_preload_libraries,
-                }
-            ),
+            settings=MappingProxyType(self.settings()),
         )
+
+    def settings(self) -> dict[str, str]:
+        """Server settings for advisory conditions; unreadable ones are left out (unknown)."""
+        found = {
+            "max_parallel_maintenance_workers": str(self.server.max_parallel_maintenance_workers)
+        }
+        if self.server.shared_preload_libraries is not None:
+            found["shared_preload_libraries"] = self.server.shared_preload_libraries
+        return found
 
     # -- server level -------------------------------------------------------------------
 
@@ -152,7 +155,9 @@ class _Context:
         exposed = {m.id for m in matches if m.exposed}
         ids = [adv.id for adv, _ in fixed]
         ranks = [adv.severity for adv, _ in fixed if adv.id in exposed]
-        severity = max(ranks, key=lambda s: s.rank).value if ranks else "low"
+        # On a rank tie prefer a known severity: UNKNOWN ranks as HIGH but says less.
+        worst = max(ranks, key=lambda s: (s.rank, s is not Severity.UNKNOWN), default=None)
+        severity = worst.value if worst is not None else "low"
         first_fix = min((PgVersion.parse(v) for _, v in fixed), default=None)
         fix_date = None
         if first_fix is not None:

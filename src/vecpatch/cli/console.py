@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.logging import RichHandler
 
+from vecpatch.redact import RedactingFilter
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
@@ -26,6 +28,8 @@ class Verbosity:
 
 
 verbosity = Verbosity()
+redacting_filter = RedactingFilter()
+"""Every log record passes through this; commands register resolved secrets with ``.add``."""
 
 
 def configure_logging(level: int) -> None:
@@ -35,6 +39,7 @@ def configure_logging(level: int) -> None:
     if level < 0:
         log_level = logging.ERROR
     handler = RichHandler(console=err, show_path=False, show_time=False)
+    handler.addFilter(redacting_filter)
     logger = logging.getLogger("vecpatch")
     logger.handlers[:] = [handler]
     logger.setLevel(log_level)
