@@ -91,7 +91,10 @@ class Sandbox:
         """Create and start a sandbox from a cached build (or a local install with ``pg_bin``)."""
         folder = sandboxes_dir() / check_name(name)
         if folder.exists():
-            raise UsageError(f"sandbox {name!r} already exists", hint=f"folder: {folder}")
+            raise UsageError(
+                f"sandbox {name!r} already exists",
+                hint=f"remove it with: vecpatch sandbox destroy {name}",
+            )
         if pg_bin is None and pg is None:
             raise UsageError("say which PostgreSQL to use: --pg VERSION or --pg-bin DIR")
         build = None if pg_bin is not None else builds.find_build(str(pg), pgvector)
@@ -446,7 +449,10 @@ class Sandbox:
             raise UsageError(f"sandbox {self.name!r} must be running to take a base backup")
         folder = sandboxes_dir() / check_name(name)
         if folder.exists():
-            raise UsageError(f"sandbox {name!r} already exists", hint=f"folder: {folder}")
+            raise UsageError(
+                f"sandbox {name!r} already exists",
+                hint=f"remove it with: vecpatch sandbox destroy {name}",
+            )
         folder.mkdir(mode=0o755)
         try:
             replica = self._prepare_replica(folder, name, port)
