@@ -55,6 +55,16 @@ def probe_request(target: Target, environ: Mapping[str, str] = os.environ) -> Pr
     )
 
 
+def target_secrets(targets: Sequence[Target], environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Every password the targets resolve to, for redaction wherever text is written."""
+    found: list[str] = []
+    for target in targets:
+        resolved = resolve_conninfo(target, environ)
+        if not isinstance(resolved, ConnInfoError):
+            found += resolved.secrets
+    return found
+
+
 def probe(
     targets: Sequence[Target],
     options: ScanOptions,

@@ -23,7 +23,7 @@ from vecpatch.history.store import HistoryStore
 from vecpatch.probe.facts import TargetFacts
 from vecpatch.report.model import ScanReport, failing
 from vecpatch.report.output import OutputFormat, render, write_atomic
-from vecpatch.scan import ScanOptions, assess, ignore_muter, probe
+from vecpatch.scan import ScanOptions, assess, ignore_muter, probe, target_secrets
 from vecpatch.scan_record import record_scan
 from vecpatch.targets import Target
 
@@ -103,7 +103,8 @@ def scan(
     report = assess(facts, catalog, now, ScanOptions(concurrency=concurrency), mute)
     report = replace(report, warnings=(*_catalog_warnings(catalog, now), *reopened))
     if not no_history:
-        report = _record(report, facts, catalog, history)
+        secrets = target_secrets(selection.targets)
+        report = _record(report, facts, catalog, history, secrets)
     _emit(report, fmt, output, fail_on.value, selection.file.path if selection.file else None)
     raise typer.Exit(int(_exit_code(report, fail_on.value, fixable_only, strict)))
 
@@ -129,10 +130,14 @@ def _probe_with_progress(targets: list[Target], options: ScanOptions) -> list[Ta
 
 
 def _record(
-    report: ScanReport, facts: list[TargetFacts], catalog: Catalog, url: str | None
+    report: ScanReport,
+    facts: list[TargetFacts],
+    catalog: Catalog,
+    url: str | None,
+    secrets: list[str],
 ) -> ScanReport:
     with HistoryStore.open(url) as store:
-        recorded = record_scan(store, report, facts, catalog)
+        recorded = record_scan(store, report, facts, catalog, secrets)
     info(f"recorded as run {recorded.run_id} in {store.url}")
     return recorded
 
