@@ -13,6 +13,7 @@ They are never combined in one transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -305,13 +306,22 @@ def _minimum_safe(
 
 
 def build_plan(
-    facts: list[TargetFacts], catalog: Catalog, policy: PlanPolicy, now: datetime
+    facts: list[TargetFacts],
+    catalog: Catalog,
+    policy: PlanPolicy,
+    now: datetime,
+    hooks: Mapping[str, str] | None = None,
 ) -> Plan:
-    """The plan for every probed target."""
+    """The plan for every probed target; ``hooks`` maps a target name to its package hook."""
+    hooks = hooks or {}
+    targets = []
+    for f in facts:
+        own = replace(policy, package_hook=hooks[f.target]) if f.target in hooks else policy
+        targets.append(plan_target(f, catalog, own, now))
     return Plan(
         created_at=now,
         policy=policy,
-        targets=tuple(plan_target(f, catalog, policy, now) for f in facts),
+        targets=tuple(targets),
         catalog_generated_at=catalog.generated_at,
     )
 
