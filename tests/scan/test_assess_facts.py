@@ -6,8 +6,10 @@ unsupported majors) and how muted findings weigh on ``--fail-on``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +30,7 @@ from vecpatch.probe.facts import (
     TargetFacts,
     UpdatePath,
 )
-from vecpatch.report.model import TargetReport, failing
+from vecpatch.report.model import SCHEMA_VERSION, TargetReport, failing
 from vecpatch.scan import ScanOptions, assess, ignore_muter
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -198,3 +200,11 @@ def test_fixable_only_keeps_fixable(catalog: Catalog) -> None:
     unfixable = [f for f in failing(report, "medium") if not f.fixable]
     assert unfixable  # PG_EOL and UNSUPPORTED_COMBINATION have no fix version
     assert all(f.fixable for f in failing(report, "medium", fixable_only=True))
+
+
+def test_json_doc_names_every_finding_field_and_kind() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "scan-json.md").read_text()
+    fields = [f.name for f in dataclasses.fields(Finding)]
+    assert all(f"| `{name}` |" in doc for name in fields), fields
+    assert all(f"`{kind.value}`" in doc for kind in FindingKind)
+    assert f'"schema_version": "{SCHEMA_VERSION}"' in doc
