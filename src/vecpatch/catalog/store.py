@@ -15,8 +15,6 @@ with ``os.replace`` while holding the lock, so readers never see half a file.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 from filelock import FileLock
 
 from vecpatch import paths
+from vecpatch.atomic import atomic_write
 from vecpatch.catalog.document import (
     CatalogFormatError,
     Document,
@@ -46,21 +45,6 @@ def lock(root: Path | None = None, timeout: float = 30.0) -> AbstractContextMana
     base = cache_root(root)
     base.mkdir(parents=True, exist_ok=True)
     return FileLock(str(base / ".lock"), timeout=timeout)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that it is either all there or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, value: Any) -> None:

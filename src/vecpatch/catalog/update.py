@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from vecpatch.atomic import atomic_write
 from vecpatch.catalog.document import (
     Changes,
     Document,
@@ -35,7 +36,6 @@ from vecpatch.catalog.store import (
     CACHE_FILE,
     HTTP_FILE,
     PREVIOUS_FILE,
-    atomic_write,
     cache_root,
     lock,
     merged_document,

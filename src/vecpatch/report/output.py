@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
+from vecpatch.atomic import atomic_write
 from vecpatch.report import csvfmt, jsonfmt, junit, markdown, sarif
 from vecpatch.report.model import ScanReport
 
@@ -41,15 +40,5 @@ def render(report: ScanReport, fmt: OutputFormat, *, fail_on: str, artifact: str
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers never see a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a rendered report so readers never see a half-written file."""
+    atomic_write(path, text)
