@@ -111,6 +111,17 @@ class _Context:
         self.pg = PgVersion.parse(server.version)
         self.extensions = facts.server_extensions()
         self.languages = facts.server_languages()
+        self._matches: dict[str | None, list[AdvisoryMatch]] = {}
+
+    def pgvector_matches(self, library: str | None) -> list[AdvisoryMatch]:
+        """pgvector advisories for one library version; one server's databases share few."""
+        if library not in self._matches:
+            self._matches[library] = [
+                m
+                for m in match(self.catalog, self.match_facts(library), now=self.now)
+                if m.product is Product.PGVECTOR
+            ]
+        return self._matches[library]
 
     def match_facts(self, pgvector: str | None) -> MatchFacts:
         return MatchFacts(
@@ -240,12 +251,7 @@ class _Context:
             return [self.not_installed(db)]
         found: list[Finding] = []
         library = pv.default_version or pv.installed_version
-        matches = [
-            m
-            for m in match(self.catalog, self.match_facts(library), now=self.now)
-            if m.product is Product.PGVECTOR
-        ]
-        found += [self.vulnerable(m, db) for m in matches]
+        found += [self.vulnerable(m, db) for m in self.pgvector_matches(library)]
         found += self.catalog_behind(db)
         found += self.outdated(db)
         found += self.unsupported(db)
