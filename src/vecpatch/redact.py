@@ -117,9 +117,12 @@ class RedactingFilter(logging.Filter):
         record.msg = redact_text(record.getMessage(), self._secrets)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            # Render the traceback now, redacted, so handlers use the cached text.
-            record.exc_text = redact_text(
-                logging.Formatter().formatException(record.exc_info), self._secrets
-            )
+            # Render the traceback now so handlers use the cached (redacted) text.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        # Another filter may have rendered it already, knowing fewer secrets than we do.
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text, self._secrets)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info, self._secrets)
         return True
