@@ -22,11 +22,13 @@ from vecpatch.catalog.staleness import age_line
 from vecpatch.catalog.store import load_catalog
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.cli.console import out
+from vecpatch.cli.plan import plan_sql, render_plan
 from vecpatch.cli.scan_table import render_table
 from vecpatch.findings import count_by_severity
 from vecpatch.history.store import HistoryStore
 from vecpatch.paths import state_dir
-from vecpatch.sandbox import Sandbox
+from vecpatch.plan import PlanPolicy, Policy, build_plan
+from vecpatch.sandbox import Sandbox, available_pairs
 from vecpatch.scan import ScanOptions, assess, probe
 from vecpatch.scan_record import record_scan
 from vecpatch.targets import Target
@@ -50,7 +52,9 @@ def demo(
         _step("1. What the catalog says about these versions")
         _catalog_view(catalog, now, sandbox)
         _step("2. Scan: inventory and assessment of every database")
-        _scan(sandbox, catalog, now)
+        target = _scan(sandbox, catalog, now)
+        _step("3. Plan: the checked update path")
+        _plan(sandbox, target, catalog, now)
     finally:
         if keep:
             out.print(f"\nsandbox kept: `vecpatch sandbox dsn {DEMO_NAME}` gives its DSN")
@@ -102,7 +106,7 @@ def _catalog_view(catalog: Catalog, now: datetime, sandbox: Sandbox) -> None:
     out.print(f"  {cq.eol_status(catalog, pg.major, now.date()).describe()}")
 
 
-def _scan(sandbox: Sandbox, catalog: Catalog, now: datetime) -> None:
+def _scan(sandbox: Sandbox, catalog: Catalog, now: datetime) -> Target:
     target = Target(name=DEMO_NAME, environment="demo", dsn=sandbox.dsn(), databases="all")
     facts = probe([target], ScanOptions())
     report = assess(facts, catalog, now, ScanOptions())
@@ -113,6 +117,26 @@ def _scan(sandbox: Sandbox, catalog: Catalog, now: datetime) -> None:
     out.print("  vecpatch scan postgresql://user@host/db")
     out.print("  vecpatch targets sample > targets.toml   # a fleet, by environment and wave")
     out.print("  vecpatch scan --targets targets.toml --format sarif --output vecpatch.sarif")
+    return target
+
+
+def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> None:
+    facts = probe([target], ScanOptions())
+    render_plan(out, build_plan(facts, catalog, PlanPolicy(), now))
+    newest = max(
+        (b.pgvector for b in available_pairs() if b.pg_major == sandbox.pg_major and b.pgvector),
+        key=PgvectorVersion.parse,
+    )
+    out.print(
+        f"The package step, as apt or dnf would do it: the sandbox installs pgvector {newest} "
+        "(the newest build it has for this major) on disk. The running server keeps going."
+    )
+    sandbox.install_extension(newest)
+    facts = probe([target], ScanOptions())
+    pinned = build_plan(facts, catalog, PlanPolicy(Policy.PINNED, newest), now)
+    render_plan(out, pinned)
+    out.print("The exact statements (vecpatch plan --sql):")
+    out.print(plan_sql(pinned), markup=False, highlight=False)
 
 
 def _demo_history() -> str:
