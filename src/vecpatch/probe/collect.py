@@ -81,6 +81,7 @@ class _Probe:
     def __init__(self, req: ProbeRequest, limit: asyncio.Semaphore) -> None:
         self.req = req
         self.limit = limit
+        self.package: dict[str, Any] = {}
 
     async def _connect(self, dbname: str | None) -> psycopg.AsyncConnection[Any]:
         conninfo = session_conninfo(self.req, dbname)
@@ -101,7 +102,8 @@ class _Probe:
             async with conn:
                 server = server_facts(await self._fetch(conn, queries.SERVER))
                 names = [r[0] for r in await (await conn.execute(queries.DATABASES)).fetchall()]
-                own = database_facts(await self._fetch(conn, queries.DATABASE))
+                self.package = await self._fetch(conn, queries.PACKAGE)
+                own = database_facts(await self._fetch(conn, queries.DATABASE), self.package)
         return server, names, own
 
     async def database(self, name: str) -> DatabaseFacts | DatabaseFailure:
@@ -109,7 +111,8 @@ class _Probe:
             try:
                 conn = await self._connect(name)
                 async with conn:
-                    return database_facts(await self._fetch(conn, queries.DATABASE))
+                    doc = await self._fetch(conn, queries.DATABASE)
+                    return database_facts(doc, self.package)
             except (psycopg.Error, OSError, TimeoutError) as exc:
                 return DatabaseFailure(name, classify(exc, self.req.secrets))
 
@@ -157,9 +160,7 @@ class _Probe:
         return [n for n in chosen if n not in self.req.exclude]
 
 
-async def probe_target(
-    req: ProbeRequest, limit: asyncio.Semaphore | None = None
-) -> TargetFacts:
+async def probe_target(req: ProbeRequest, limit: asyncio.Semaphore | None = None) -> TargetFacts:
     """Probe one target (all its requested databases)."""
     return await _Probe(req, limit or asyncio.Semaphore(32)).run()
 

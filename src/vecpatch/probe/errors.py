@@ -20,7 +20,7 @@ _AUTH_PHRASES = (
     "no password supplied",
     "no pg_hba.conf entry",
     "authentication failed",
-    "role \"",
+    'role "',
 )
 _PRIVILEGE_PHRASES = ("permission denied",)
 

@@ -47,18 +47,20 @@ def server_facts(doc: dict[str, Any]) -> ServerFacts:
     )
 
 
-def database_facts(doc: dict[str, Any]) -> DatabaseFacts:
-    """Build :class:`DatabaseFacts` from the ``DATABASE`` query's document."""
+def database_facts(doc: dict[str, Any], package: dict[str, Any]) -> DatabaseFacts:
+    """Build :class:`DatabaseFacts` from the ``DATABASE`` and (per server) ``PACKAGE`` documents."""
     vector = doc.get("vector") or {}
+    installed = vector.get("version")
     pgvector = PgvectorFacts(
-        installed_version=vector.get("version"),
+        installed_version=installed,
         schema=vector.get("schema"),
         owner=vector.get("owner"),
-        default_version=doc.get("default_version"),
-        available_versions=tuple(sorted(doc.get("available_versions") or ())),
+        default_version=package.get("default_version"),
+        available_versions=tuple(sorted(package.get("available_versions") or ())),
         update_paths=tuple(
             UpdatePath(target=p["target"], path=tuple(p["path"].split("--")))
-            for p in doc.get("update_paths") or ()
+            for p in package.get("update_paths") or ()
+            if installed is not None and p["source"] == installed
         ),
     )
     return DatabaseFacts(

@@ -32,9 +32,22 @@ SELECT json_build_object(
 """
 )
 
-DATABASES: Final = sql.SQL(
-    "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
+PACKAGE: Final = sql.SQL(
+    """
+SELECT json_build_object(
+  'default_version', (SELECT default_version FROM pg_available_extensions WHERE name = 'vector'),
+  'available_versions', (SELECT coalesce(json_agg(version), '[]')
+                         FROM pg_available_extension_versions WHERE name = 'vector'),
+  'update_paths', CASE WHEN EXISTS (SELECT FROM pg_available_extensions WHERE name = 'vector')
+    THEN (SELECT coalesce(json_agg(json_build_object(
+            'source', source, 'target', target, 'path', path)), '[]')
+          FROM pg_extension_update_paths('vector') WHERE path IS NOT NULL) END
 )
+"""
+)
+"""What is on disk: the same for every database of a server, so read once per server."""
+
+DATABASES: Final = sql.SQL("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname")
 
 DATABASE: Final = sql.SQL(
     """
@@ -53,20 +66,11 @@ WITH vext AS (
   JOIN pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_am am ON am.oid = ic.relam
   WHERE am.amname IN ('hnsw', 'ivfflat')
-), avail AS (
-  SELECT default_version FROM pg_available_extensions WHERE name = 'vector'
 )
 SELECT json_build_object(
   'name', current_database(),
   'vector', (SELECT json_build_object('version', extversion, 'schema', nspname, 'owner', owner)
              FROM vext),
-  'default_version', (SELECT default_version FROM avail),
-  'available_versions', (SELECT coalesce(json_agg(version), '[]')
-                         FROM pg_available_extension_versions WHERE name = 'vector'),
-  'update_paths', CASE WHEN EXISTS (SELECT FROM vext) AND EXISTS (SELECT FROM avail) THEN
-      (SELECT coalesce(json_agg(json_build_object('target', p.target, 'path', p.path)), '[]')
-       FROM pg_extension_update_paths('vector') p, vext
-       WHERE p.source = vext.extversion AND p.path IS NOT NULL) END,
   'columns', (
     SELECT coalesce(json_agg(json_build_object(
       'schema', n.nspname, 'table', c.relname, 'column', a.attname, 'type', t.typname,
