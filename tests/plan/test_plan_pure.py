@@ -22,7 +22,7 @@ from vecpatch.plan import (
 )
 from vecpatch.probe.facts import Failure, FailureKind, TargetFacts
 
-from .builders import NOW, SUPERUSER, chain, database, replace, server, target
+from ..builders import NOW, SUPERUSER, chain, database, replace, server, target
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,8 @@ def test_minimum_safe_depends_on_exposure(catalog: Catalog, bits: int, expected:
 
 
 def test_latest_patch_stays_in_its_series(catalog: Catalog) -> None:
-    stays = one(make(catalog, target(server(), database("0.7.4")), PlanPolicy(Policy.LATEST_PATCH)))
+    old = target(server(), database("0.7.4", "0.7.4"))
+    stays = one(make(catalog, old, PlanPolicy(Policy.LATEST_PATCH)))
     assert stays.status is Status.UP_TO_DATE and stays.target == "0.7.4"
     moves = one(
         make(catalog, target(server(), database("0.8.1", "0.8.1")), PlanPolicy(Policy.LATEST_PATCH))

@@ -20,80 +20,21 @@ from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.store import load_catalog
 from vecpatch.findings import Finding, FindingKind
 from vecpatch.probe.facts import (
-    DatabaseFacts,
     DatabaseFailure,
     Failure,
     FailureKind,
-    PgvectorFacts,
-    Privileges,
-    ServerFacts,
-    TargetFacts,
     UpdatePath,
 )
 from vecpatch.report.model import SCHEMA_VERSION, TargetReport, failing
 from vecpatch.scan import ScanOptions, assess, ignore_muter
 
-NOW = datetime(2026, 11, 25, tzinfo=UTC)
+from ..builders import NOW, database, server, target
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     """The verified snapshot alone (an empty cache root: no live data)."""
     return load_catalog(root=tmp_path_factory.mktemp("no-cache"))
-
-
-def server(version: str = "16.14", *, replica: bool = False) -> ServerFacts:
-    major, minor = (int(p) for p in version.split("."))
-    return ServerFacts(
-        version_num=major * 10000 + minor,
-        version=version,
-        version_string=f"PostgreSQL {version} on x86_64-pc-linux-gnu, 64-bit",
-        pointer_bits=64,
-        in_recovery=replica,
-        data_checksums=False,
-        started_at=NOW - timedelta(days=3),
-        max_parallel_maintenance_workers=2,
-        shared_preload_libraries="",
-        replicas=0,
-    )
-
-
-def database(
-    installed: str | None = "0.8.5",
-    on_disk: str | None = "0.8.5",
-    paths: tuple[UpdatePath, ...] = (),
-    name: str = "app",
-) -> DatabaseFacts:
-    return DatabaseFacts(
-        name=name,
-        pgvector=PgvectorFacts(
-            installed_version=installed,
-            schema="public" if installed else None,
-            owner="postgres" if installed else None,
-            default_version=on_disk,
-            available_versions=(on_disk,) if on_disk else (),
-            update_paths=paths,
-        ),
-        columns=(),
-        indexes=(),
-        settings=(),
-        extensions={"plpgsql": "1.0", **({"vector": installed} if installed else {})},
-        languages=("plpgsql",),
-        privileges=Privileges("scanner", False, False, False, True, False, False),
-    )
-
-
-def facts(srv: ServerFacts, *dbs: DatabaseFacts) -> TargetFacts:
-    return TargetFacts(
-        target="t",
-        environment="test",
-        host="db.example.internal",
-        port="5432",
-        probed_at=NOW,
-        duration_seconds=0.1,
-        server=srv,
-        databases=dbs,
-    )
 
 
 def kinds(report: TargetReport) -> list[FindingKind]:
@@ -109,7 +50,7 @@ def only(report: TargetReport, kind: FindingKind) -> Finding:
 def test_eol_and_eol_soon_follow_the_clock(catalog: Catalog) -> None:
     eol = cq.eol_status(catalog, "16", NOW.date()).eol_date
     assert isinstance(eol, date)
-    at = facts(server("16.14"), database())
+    at = target(server("16.14"), database())
     before = datetime.combine(eol - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
     after = datetime.combine(eol + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     assert FindingKind.PG_EOL not in kinds(assess_target(at, catalog, NOW))
@@ -122,40 +63,40 @@ def test_eol_and_eol_soon_follow_the_clock(catalog: Catalog) -> None:
 
 
 def test_a_major_past_its_end_of_life(catalog: Catalog) -> None:
-    report = assess_target(facts(server("13.22"), database("0.8.5")), catalog, NOW)
+    report = assess_target(target(server("13.22"), database("0.8.5")), catalog, NOW)
     assert only(report, FindingKind.PG_EOL).installed_version == "13.22"
 
 
 def test_no_update_path_when_files_are_older_than_the_catalog(catalog: Catalog) -> None:
-    report = assess_target(facts(server(), database("0.8.5", "0.8.1")), catalog, NOW)
+    report = assess_target(target(server(), database("0.8.5", "0.8.1")), catalog, NOW)
     finding = only(report, FindingKind.NO_UPDATE_PATH)
     assert finding.severity == "high" and finding.fix_version is None and not finding.fixable
     assert FindingKind.CATALOG_BEHIND_BINARY not in kinds(report)
 
 
 def test_no_update_path_when_no_script_chain(catalog: Catalog) -> None:
-    report = assess_target(facts(server(), database("0.7.4", "0.8.5")), catalog, NOW)
+    report = assess_target(target(server(), database("0.7.4", "0.8.5")), catalog, NOW)
     assert only(report, FindingKind.NO_UPDATE_PATH).severity == "medium"
     with_path = database("0.7.4", "0.8.5", (UpdatePath("0.8.5", ("0.7.4", "0.8.0", "0.8.5")),))
     behind = only(
-        assess_target(facts(server(), with_path), catalog, NOW),
+        assess_target(target(server(), with_path), catalog, NOW),
         FindingKind.CATALOG_BEHIND_BINARY,
     )
     assert behind.fix_version == "0.8.5" and "0.7.4 -> 0.8.0 -> 0.8.5" in behind.reasons[0]
 
 
 def test_unsupported_combination(catalog: Catalog) -> None:
-    newer = assess_target(facts(server("18.4"), database("0.6.2", "0.6.2")), catalog, NOW)
+    newer = assess_target(target(server("18.4"), database("0.6.2", "0.6.2")), catalog, NOW)
     finding = only(newer, FindingKind.UNSUPPORTED_COMBINATION)
     assert finding.severity == "medium" and "18" in finding.title
-    older = assess_target(facts(server("11.22"), database("0.8.5", "0.8.5")), catalog, NOW)
+    older = assess_target(target(server("11.22"), database("0.8.5", "0.8.5")), catalog, NOW)
     assert only(older, FindingKind.UNSUPPORTED_COMBINATION).severity == "high"
-    fine = assess_target(facts(server("16.14"), database("0.8.5", "0.8.5")), catalog, NOW)
+    fine = assess_target(target(server("16.14"), database("0.8.5", "0.8.5")), catalog, NOW)
     assert FindingKind.UNSUPPORTED_COMBINATION not in kinds(fine)
 
 
 def test_replica_not_installed_and_failures(catalog: Catalog) -> None:
-    base = facts(server(replica=True), database(None, "0.8.5", name="plain"))
+    base = target(server(replica=True), database(None, "0.8.5", name="plain"))
     failed = DatabaseFailure("locked", Failure(FailureKind.INSUFFICIENT_PRIVILEGE, "denied"))
     report = assess_target(replace(base, failed_databases=(failed,)), catalog, NOW)
     assert only(report, FindingKind.ON_REPLICA).database is None
@@ -166,7 +107,7 @@ def test_replica_not_installed_and_failures(catalog: Catalog) -> None:
 
 
 def test_minor_behind_names_a_real_severity(catalog: Catalog) -> None:
-    report = assess_target(facts(server("16.2"), database("0.6.2", "0.6.2")), catalog, NOW)
+    report = assess_target(target(server("16.2"), database("0.6.2", "0.6.2")), catalog, NOW)
     minor = only(report, FindingKind.PG_MINOR_BEHIND)
     assert minor.severity in {"low", "medium", "high", "critical"}
     assert minor.fix_version is not None and minor.reasons
@@ -174,20 +115,20 @@ def test_minor_behind_names_a_real_severity(catalog: Catalog) -> None:
 
 def test_unreadable_settings_are_unknown_not_empty(catalog: Catalog) -> None:
     hidden = replace(server("16.2"), shared_preload_libraries=None)
-    report = assess_target(facts(hidden, database("0.6.2", "0.6.2")), catalog, NOW)
+    report = assess_target(target(hidden, database("0.6.2", "0.6.2")), catalog, NOW)
     assert FindingKind.VULNERABLE in kinds(report)
 
 
 def test_muted_findings_do_not_fail(catalog: Catalog) -> None:
-    target = facts(server("16.2"), database("0.6.2", "0.6.2"))
-    plain = assess([target], catalog, NOW, ScanOptions())
+    probed = target(server("16.2"), database("0.6.2", "0.6.2"))
+    plain = assess([probed], catalog, NOW, ScanOptions())
     assert failing(plain, "high")
     entries = [
         IgnoreEntry(id=f.id or f.kind.value, reason="accepted", expires=date(2099, 1, 1))
         for f in plain.findings()
     ]
     mute, _reopened = ignore_muter(entries, NOW)
-    muted = assess([target], catalog, NOW, ScanOptions(), mute=mute)
+    muted = assess([probed], catalog, NOW, ScanOptions(), mute=mute)
     assert all(f.muted for f in muted.findings(include_muted=True))
     assert list(muted.findings()) == []
     assert failing(muted, "low") == []
@@ -195,7 +136,7 @@ def test_muted_findings_do_not_fail(catalog: Catalog) -> None:
 
 def test_fixable_only_keeps_fixable(catalog: Catalog) -> None:
     report = assess(
-        [facts(server("11.22"), database("0.8.5", "0.8.5"))], catalog, NOW, ScanOptions()
+        [target(server("11.22"), database("0.8.5", "0.8.5"))], catalog, NOW, ScanOptions()
     )
     unfixable = [f for f in failing(report, "medium") if not f.fixable]
     assert unfixable  # PG_EOL and UNSUPPORTED_COMBINATION have no fix version

@@ -1,4 +1,8 @@
-"""Facts built by hand for pure planner tests (the probe tests prove real facts look alike)."""
+"""Facts built by hand for the pure assessment and planner tests.
+
+The probe tests prove that real facts have this shape; these let a test state exactly the
+versions and objects it is about.
+"""
 
 from __future__ import annotations
 
@@ -43,10 +47,10 @@ def chain(installed: str, *versions: str) -> tuple[UpdatePath, ...]:
 
 
 def database(
-    installed: str | None = "0.7.4",
-    on_disk: str | None = "0.7.4",
-    *,
+    installed: str | None = "0.8.5",
+    on_disk: str | None = "0.8.5",
     paths: tuple[UpdatePath, ...] = (),
+    *,
     name: str = "app",
     privileges: Privileges = SUPERUSER,
     foreign: tuple[str, ...] = (),
@@ -101,4 +105,4 @@ def target(srv: ServerFacts, *dbs: DatabaseFacts, name: str = "t") -> TargetFact
     )
 
 
-__all__ = ["NOW", "chain", "database", "replace", "server", "target"]
+__all__ = ["NOW", "SUPERUSER", "chain", "database", "replace", "server", "target"]
