@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from vecpatch import __version__
-from vecpatch.cli import catalog, demo, plan, sandbox, scan, targets
+from vecpatch.cli import apply, catalog, demo, plan, sandbox, scan, targets
 from vecpatch.cli.console import configure_logging, fail
 from vecpatch.errors import VecpatchError
 
@@ -44,6 +44,7 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(targets.app, name="targets")
 scan.register(app)
+apply.register(app)
 plan.register(app)
 demo.register(app)
 

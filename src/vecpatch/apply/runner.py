@@ -1,0 +1,255 @@
+"""The apply use case: probe -> plan -> gate and preflight -> confirm -> hooks -> jobs -> evidence.
+
+Orchestration only. Preflight of every database runs before anything is asked or
+changed, so a refusal lists every reason at once; target-level operator steps (a
+PostgreSQL minor hook, then the package hook) run before any ``ALTER EXTENSION`` of that
+target, never in the same transaction; databases then run concurrently (``concurrency``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+
+from vecpatch.apply import targetsteps
+from vecpatch.apply.evidence import write_bundle
+from vecpatch.apply.gate import window_refusal
+from vecpatch.apply.job import Job, execute
+from vecpatch.apply.lock import LockBusy, acquire
+from vecpatch.apply.model import ApplyOptions, ApplyResult, DatabaseRun, Outcome, worst
+from vecpatch.apply.preflight import check_database, plan_reasons
+from vecpatch.apply.recorder import Recorder
+from vecpatch.apply.session import Endpoint, error_text
+from vecpatch.catalog.model import Catalog
+from vecpatch.history.store import HistoryStore
+from vecpatch.paths import state_dir
+from vecpatch.plan import Plan, PlanPolicy, Policy, Status, plan_target
+from vecpatch.probe.facts import TargetFacts
+from vecpatch.scan import ScanOptions, probe, target_secrets
+from vecpatch.targets import ConnInfoError, Target, resolve_conninfo
+
+
+class Ui(Protocol):
+    """How the runner talks to a person (the CLI) or a test."""
+
+    def info(self, message: str) -> None: ...
+
+    def confirm(self, target: str, summary: str) -> bool: ...
+
+
+def plan_policy(opts: ApplyOptions, target: Target | None = None) -> PlanPolicy:
+    """The planner's policy for one target (its own package hook wins over the option)."""
+    hook = (target.package_hook if target else None) or opts.package_hook
+    if opts.to:
+        return PlanPolicy(policy=Policy.PINNED, pinned=opts.to, package_hook=hook)
+    return PlanPolicy(policy=opts.policy, package_hook=hook)
+
+
+def make_plan(
+    facts: list[TargetFacts],
+    targets: Mapping[str, Target],
+    catalog: Catalog,
+    opts: ApplyOptions,
+    now: datetime,
+) -> Plan:
+    """The plan, each target planned with its own package hook."""
+    plans = tuple(
+        plan_target(f, catalog, plan_policy(opts, targets.get(f.target)), now) for f in facts
+    )
+    return Plan(now, plan_policy(opts), plans, catalog.generated_at)
+
+
+def run_apply(
+    targets: list[Target],
+    opts: ApplyOptions,
+    catalog: Catalog,
+    store: HistoryStore | None,
+    ui: Ui,
+    environ: Mapping[str, str] = os.environ,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ApplyResult:
+    """Apply the plan to every selected target; never raises for a database problem."""
+    run_id = str(uuid.uuid4())
+    started = now()
+    secrets = tuple(target_secrets(targets, environ))
+    if store is not None:
+        store.add_secrets(*secrets)
+        store.start_run("apply", run_id=run_id, started_at=started)
+    rec = Recorder(run_id, store)
+    by_name = {t.name: t for t in targets}
+    facts = probe(targets, ScanOptions(concurrency=opts.concurrency), environ=environ)
+    plan = make_plan(facts, by_name, catalog, opts, started)
+    runs: list[DatabaseRun] = []
+    notes: list[str] = []
+    jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, started)
+    _parallel(opts, jobs, lambda j: _prepare(j, opts))
+    ready = [j for j in jobs if j.run.outcome is Outcome.NOTHING]
+    for job in jobs:
+        runs.append(job.run)
+    if opts.dry_run:
+        for job in ready:
+            job.run.outcome = Outcome.DRY_RUN
+            job.release()
+    else:
+        ready = _confirmed(ready, opts, ui)
+        ready = targetsteps.run_target_steps(ready, opts, rec, catalog, by_name, environ, notes, ui)
+        backup_root = (opts.backup_dir or state_dir() / "backups") / run_id
+        _parallel(opts, ready, lambda j: execute(j, opts, rec, backup_root))
+    for job in jobs:
+        job.release()
+    result = ApplyResult(run_id, worst([r.outcome for r in runs]), tuple(runs), None, tuple(notes))
+    folder = (opts.evidence_dir or state_dir() / "evidence") / run_id
+    after = _facts_after(targets, result, opts, environ)
+    doc = _evidence(result, opts, plan, facts, after, started, now())
+    result = replace(result, evidence_dir=write_bundle(folder, doc, secrets))
+    if store is not None:
+        summary = {"outcome": result.outcome.value, "databases": len(runs), "evidence": str(folder)}
+        store.finish_run(run_id, result.outcome.value, summary)
+    return result
+
+
+def _jobs(
+    plan: Plan,
+    facts: list[TargetFacts],
+    targets: Mapping[str, Target],
+    opts: ApplyOptions,
+    run_id: str,
+    environ: Mapping[str, str],
+    runs: list[DatabaseRun],
+    started: datetime,
+) -> list[Job]:
+    by_target = {f.target: f for f in facts}
+    jobs: list[Job] = []
+    for tplan in plan.targets:
+        target = targets[tplan.target]
+        tfacts = by_target[tplan.target]
+        if tplan.skipped or tfacts.server is None:
+            runs.append(_refused(tplan.target, "*", None, None, tplan.skipped or "not probed"))
+            continue
+        window = None if opts.now else window_refusal(target.window, target.timezone, started)
+        resolved = resolve_conninfo(target, environ)
+        dbfacts = {d.name: d for d in tfacts.databases}
+        for dplan in tplan.databases:
+            run = DatabaseRun(tplan.target, dplan.database, dplan.installed, dplan.target)
+            if dplan.status is Status.BLOCKED:
+                run.outcome = Outcome.REFUSED
+                run.reasons += [*dplan.blockers, *([window] if window else [])]
+                runs.append(run)
+                continue
+            if dplan.status is not Status.PLANNED or isinstance(resolved, ConnInfoError):
+                run.warnings += list(dplan.reasons)
+                runs.append(run)
+                continue
+            endpoint = Endpoint(
+                target.name,
+                dplan.database,
+                resolved.for_database(dplan.database),
+                f"vecpatch apply {run_id}",
+            )
+            job = Job(tplan, dplan, dbfacts[dplan.database], endpoint, run, tfacts.server.major)
+            job.window = window
+            jobs.append(job)
+    return jobs
+
+
+def _refused(
+    target: str, database: str, installed: str | None, to: str | None, why: str
+) -> DatabaseRun:
+    run = DatabaseRun(target, database, installed, to, Outcome.REFUSED)
+    run.reasons.append(why)
+    return run
+
+
+def _prepare(job: Job, opts: ApplyOptions) -> None:
+    """Lock and preflight one database; refusal reasons all at once."""
+    run = job.run
+    reasons = plan_reasons(job.tplan, job.dplan, opts)
+    if job.window:
+        reasons.append(job.window)
+    try:
+        job.lock = acquire(job.endpoint)
+    except LockBusy as exc:
+        reasons.append(str(exc))
+    except psycopg.Error as exc:
+        reasons.append(f"cannot connect: {error_text(exc, job.endpoint)}")
+    if job.lock is not None:
+        backup_dir = opts.backup_dir or state_dir() / "backups"
+        pre = check_database(job.lock.conn, job.dplan, opts, backup_dir, job.server_major)
+        reasons += [r for r in pre.reasons if r not in reasons]
+        run.warnings += pre.warnings
+    if reasons:
+        run.outcome = Outcome.REFUSED
+        run.reasons += reasons
+        job.release()
+
+
+def _confirmed(jobs: list[Job], opts: ApplyOptions, ui: Ui) -> list[Job]:
+    if opts.yes:
+        return jobs
+    kept: list[Job] = []
+    for target in dict.fromkeys(j.run.target for j in jobs):
+        mine = [j for j in jobs if j.run.target == target]
+        summary = ", ".join(f"{j.run.database} {j.run.installed} -> {j.run.to}" for j in mine)
+        if ui.confirm(target, summary):
+            kept += mine
+            continue
+        for job in mine:
+            job.run.outcome = Outcome.REFUSED
+            job.run.reasons.append("not confirmed by the operator")
+            job.release()
+    return kept
+
+
+def _parallel(opts: ApplyOptions, jobs: list[Job], fn: Callable[[Job], None]) -> None:
+    if not jobs:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
+        list(pool.map(fn, jobs))
+
+
+def _facts_after(
+    targets: list[Target], result: ApplyResult, opts: ApplyOptions, environ: Mapping[str, str]
+) -> list[TargetFacts]:
+    changed = {r.target for r in result.databases if r.committed_at is not None}
+    chosen = [t for t in targets if t.name in changed]
+    return (
+        probe(chosen, ScanOptions(concurrency=opts.concurrency), environ=environ) if chosen else []
+    )
+
+
+def _evidence(
+    result: ApplyResult,
+    opts: ApplyOptions,
+    plan: Plan,
+    before: list[TargetFacts],
+    after: list[TargetFacts],
+    started: datetime,
+    finished: datetime,
+) -> dict[str, Any]:
+    return {
+        "schema_version": "1.0",
+        "run_id": result.run_id,
+        "kind": "apply",
+        "outcome": result.outcome.value,
+        "exit_code": int(result.exit_code),
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "options": opts.public(),
+        "notes": list(result.notes),
+        "plan": plan.to_dict(),
+        "facts_before": [f.to_dict() for f in before],
+        "facts_after": [f.to_dict() for f in after],
+        "databases": [r.to_dict() for r in result.databases],
+    }
+
+
+def default_backup_dir(opts: ApplyOptions) -> Path:
+    return opts.backup_dir or state_dir() / "backups"

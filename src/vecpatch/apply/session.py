@@ -1,0 +1,79 @@
+"""Connections to one database for one run, and the same for child processes.
+
+Every session is tagged ``application_name = 'vecpatch apply <run-id>'`` so a concurrent
+apply can name who holds the lock, and so stale-session detection can leave our own
+sessions alone. Passwords live only in the libpq parameters and, for child processes,
+in ``PGPASSWORD``: never on a command line, in a message or in evidence.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from vecpatch.redact import redact_text
+from vecpatch.targets.conninfo import ConnInfo
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One database of one target as this run reaches it (holds the password: never print)."""
+
+    target: str
+    database: str
+    info: ConnInfo = field(repr=False)
+    application_name: str = "vecpatch apply"
+
+    @property
+    def host(self) -> str:
+        return str(self.info.params.get("host") or "localhost")
+
+    @property
+    def port(self) -> str:
+        return str(self.info.params.get("port") or "5432")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.info.secrets
+
+    def conninfo(self, dbname: str | None = None) -> str:
+        params: dict[str, Any] = dict(self.info.params)
+        params["dbname"] = dbname or self.database
+        params["application_name"] = self.application_name
+        return make_conninfo(**params)
+
+    def connect(
+        self, *, autocommit: bool = True, dbname: str | None = None
+    ) -> psycopg.Connection[Any]:
+        """A new session (a fresh backend: it has loaded nothing yet)."""
+        return psycopg.connect(self.conninfo(dbname), autocommit=autocommit)
+
+    def child_env(self, dbname: str | None = None) -> tuple[str, dict[str, str]]:
+        """``(conninfo without password, environment with PGPASSWORD)`` for pg_dump & co."""
+        params: dict[str, Any] = {
+            k: v for k, v in self.info.params.items() if k not in ("password", "options")
+        }
+        params["dbname"] = dbname or self.database
+        params["application_name"] = self.application_name
+        env = dict(os.environ)
+        env.pop("PGPASSWORD", None)
+        password = self.info.params.get("password")
+        if password:
+            env["PGPASSWORD"] = password
+        return make_conninfo(**params), env
+
+    def clean(self, text: str) -> str:
+        """Text fit for output, logs and evidence."""
+        return redact_text(text, self.secrets)
+
+
+def error_text(exc: BaseException, endpoint: Endpoint) -> str:
+    """A one-line, secret-free description of a database or OS error."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    text = f"{first} (SQLSTATE {sqlstate})" if sqlstate else first
+    return endpoint.clean(text)

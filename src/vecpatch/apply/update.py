@@ -1,0 +1,156 @@
+"""The update itself: one transaction in a fresh session, checked before COMMIT.
+
+Why a fresh session: ``ALTER EXTENSION vector UPDATE`` in a backend that already loaded
+the old ``vector.so`` fails (``could not find function ...``), so the update runs in a
+new connection that has run nothing touching vector types. Why one transaction with
+``SET LOCAL lock_timeout``: the update needs locks that busy tables may hold; waiting
+behind them would queue every other query behind us, so we give up quickly and retry
+with backoff and jitter within a budget. Any failure before COMMIT rolls back: the
+database is exactly as before.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors, sql
+
+from vecpatch.apply.backup import extversion
+from vecpatch.apply.model import ApplyOptions, Check
+from vecpatch.apply.session import Endpoint, error_text
+from vecpatch.apply.smoke import run_checks
+from vecpatch.probe.facts import DatabaseFacts
+
+BASE_DELAY = 0.2
+MAX_DELAY = 5.0
+
+
+class UpdateFailed(Exception):
+    """The update did not commit; ``unchanged`` says whether that is certain."""
+
+    def __init__(
+        self, message: str, *, unchanged: bool = True, checks: list[Check] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.unchanged = unchanged
+        self.checks = checks or []
+
+
+@dataclass
+class UpdateResult:
+    """What the transaction did."""
+
+    committed_at: datetime
+    attempts: int
+    cutoff: datetime | None = None
+    """Server clock just before COMMIT: sessions older than this may hold the old library."""
+    checks: list[Check] = field(default_factory=list)
+    sql: list[str] = field(default_factory=list)
+
+
+def statements(target: str, opts: ApplyOptions) -> list[sql.Composed]:
+    """The exact statements of the transaction, in order."""
+    return [
+        sql.SQL("SET LOCAL lock_timeout = {}").format(
+            sql.Literal(f"{int(opts.lock_timeout * 1000)}ms")
+        ),
+        sql.SQL("SET LOCAL statement_timeout = {}").format(
+            sql.Literal(f"{int(opts.statement_timeout * 1000)}ms")
+        ),
+        sql.SQL("ALTER EXTENSION vector UPDATE TO {}").format(sql.Literal(target)),
+    ]
+
+
+def run_update(
+    endpoint: Endpoint, target: str, db: DatabaseFacts, opts: ApplyOptions, log: list[str]
+) -> UpdateResult:
+    """Run the update with bounded retries on lock timeouts; raise :class:`UpdateFailed`."""
+    deadline = time.monotonic() + opts.retry_budget
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return _attempt(endpoint, target, db, opts, log, attempt)
+        except errors.LockNotAvailable as exc:
+            delay = min(MAX_DELAY, BASE_DELAY * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+            if time.monotonic() + delay > deadline:
+                raise UpdateFailed(
+                    f"gave up after {attempt} attempt(s) within the {opts.retry_budget:.0f} s "
+                    f"retry budget: {error_text(exc, endpoint)}"
+                ) from None
+            log.append(f"-- attempt {attempt}: lock not available; retrying in {delay:.2f} s")
+            time.sleep(delay)
+
+
+def _attempt(
+    endpoint: Endpoint,
+    target: str,
+    db: DatabaseFacts,
+    opts: ApplyOptions,
+    log: list[str],
+    attempt: int,
+) -> UpdateResult:
+    commit_sent = False
+    try:
+        conn = endpoint.connect(autocommit=False)
+    except psycopg.OperationalError as exc:
+        raise UpdateFailed(f"cannot open the update session: {error_text(exc, endpoint)}") from None
+    try:
+        result = UpdateResult(datetime.now(UTC), attempt)
+        log.append("BEGIN")
+        for stmt in statements(target, opts):
+            text = stmt.as_string(conn)
+            log.append(text)
+            conn.execute(stmt)
+        found = extversion(conn)
+        result.checks.append(Check("extversion before COMMIT", found == target, f"{found}"))
+        result.checks += run_checks(conn, db, opts.recall_threshold)
+        result.checks += [check(conn) for check in opts.extra_checks]
+        failed = [c for c in result.checks if not c.ok]
+        if failed:
+            summary = "; ".join(f"{c.name}: {c.detail}" for c in failed)
+            raise UpdateFailed(f"checks failed before COMMIT: {summary}", checks=result.checks)
+        if opts.before_commit is not None:
+            opts.before_commit(conn.info.backend_pid)
+        try:  # liveness ping: a session lost here never committed
+            row = conn.execute(sql.SQL("SELECT clock_timestamp()")).fetchone()
+        except psycopg.Error as exc:
+            raise UpdateFailed(
+                f"update session lost before COMMIT: {error_text(exc, endpoint)}",
+                checks=result.checks,
+            ) from None
+        result.cutoff = row[0] if row else datetime.now(UTC)
+        commit_sent = True
+        log.append("COMMIT")
+        conn.commit()
+        result.committed_at = datetime.now(UTC)
+        return result
+    except errors.LockNotAvailable:
+        _rollback(conn, log)
+        raise
+    except UpdateFailed:
+        if not conn.closed:
+            _rollback(conn, log)
+        raise
+    except psycopg.Error as exc:
+        _rollback(conn, log)
+        if commit_sent:
+            raise UpdateFailed(
+                f"connection lost during COMMIT: {error_text(exc, endpoint)}", unchanged=False
+            ) from None
+        raise UpdateFailed(f"update failed before COMMIT: {error_text(exc, endpoint)}") from None
+    finally:
+        conn.close()
+
+
+def _rollback(conn: psycopg.Connection[Any], log: list[str]) -> None:
+    log.append("ROLLBACK")
+    try:
+        conn.rollback()
+    except psycopg.Error:
+        log.append("-- the session is gone: the server rolled the transaction back")

@@ -1,0 +1,199 @@
+"""`vecpatch apply` and `vecpatch rollback`: the commands that write to targets.
+
+Parse, call :mod:`vecpatch.apply`, render. Confirmation is a typed target name on a
+TTY, or ``--yes`` for automation; without either (no TTY) the command refuses (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vecpatch.apply import ApplyOptions, ApplyResult, BackupKind, run_apply
+from vecpatch.apply.rollback import RollbackOptions, RollbackResult, run_rollback
+from vecpatch.catalog.store import load_catalog
+from vecpatch.cli.console import err, info, out, redacting_filter
+from vecpatch.cli.scan import TargetsArg, TargetsOpt
+from vecpatch.cli.selection import gather
+from vecpatch.errors import UsageError
+from vecpatch.history.store import HistoryStore
+from vecpatch.plan import Policy
+from vecpatch.redact import redact_text
+from vecpatch.scan import target_secrets
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def seconds(text: str) -> float:
+    """``"2s"``, ``"500ms"``, ``"1m"`` or a bare number of seconds."""
+    found = _DURATION.match(text)
+    if not found:
+        raise typer.BadParameter(f"not a duration: {text!r} (e.g. 2s, 500ms, 1m)")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+class CliUi:
+    """Progress on stderr; typed confirmation of the target's name on a TTY."""
+
+    def info(self, message: str) -> None:
+        info(message)
+
+    def confirm(self, target: str, summary: str) -> bool:
+        err.print(f"About to update [bold]{target}[/]: {summary}")
+        typed = typer.prompt("Type the target's name to go on", default="", err=True)
+        return bool(typed == target)
+
+
+History = Annotated[
+    str | None,
+    typer.Option("--history", envvar="VECPATCH_HISTORY", help="History store URL (SQLAlchemy)."),
+]
+Fmt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+
+
+def apply(
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")] = None,
+    wave: Annotated[int | None, typer.Option("--wave", help="Only this wave.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Target pgvector version.")] = None,
+    policy: Annotated[Policy, typer.Option("--policy", help="How to pick the version.")] = (
+        Policy.LATEST
+    ),
+    backup: Annotated[BackupKind, typer.Option("--backup", help="Backup before update.")] = (
+        BackupKind.PG_DUMP
+    ),
+    backup_command: Annotated[
+        str | None, typer.Option("--backup-command", help="Hook: {host} {port} {database} {dest}.")
+    ] = None,
+    backup_dir: Annotated[
+        Path | None, typer.Option("--backup-dir", help="Backups go here.")
+    ] = None,
+    i_have_a_backup: Annotated[
+        bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")
+    ] = False,
+    now: Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="No typed confirmation.")] = False,
+    lock_timeout: Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")] = "2s",
+    statement_timeout: Annotated[str, typer.Option("--statement-timeout")] = "5m",
+    retry_budget: Annotated[str, typer.Option("--retry-budget", help="Lock retries.")] = "30s",
+    reconnect_stale: Annotated[
+        bool, typer.Option("--reconnect-stale", help="Terminate sessions older than the update.")
+    ] = False,
+    reconnect_hook: Annotated[
+        str | None, typer.Option("--reconnect-hook", help="Pool reconnect command instead.")
+    ] = None,
+    soak: Annotated[str, typer.Option("--soak", help="Watch after COMMIT; 0 skips.")] = "120s",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and preflight only.")] = False,
+    history: History = None,
+    fmt: Fmt = "table",
+    evidence_dir: Annotated[Path | None, typer.Option("--evidence-dir")] = None,
+    pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
+    pg_minor_hook: Annotated[
+        str | None, typer.Option("--pg-minor-hook", help="{host} {pg_major} {version}.")
+    ] = None,
+    package_hook: Annotated[
+        str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=256)] = 4,
+) -> None:
+    """Update pgvector safely: preflight, backup, update in one checked transaction, verify.
+
+    Exit codes: 0 applied or nothing to do; 1 refused or failed, database unchanged;
+    2 usage or configuration error; 4 applied but a post-commit check failed.
+    """
+    if not (yes or dry_run or sys.stdin.isatty()):
+        raise UsageError("stdin is not a terminal: pass --yes to apply without typed confirmation")
+    if backup is BackupKind.NONE and not i_have_a_backup:
+        raise UsageError("--backup none needs --i-have-a-backup")
+    selection = gather(targets, targets_file, env, tag, wave)
+    opts = ApplyOptions(
+        policy=policy, to=to, backup=backup, backup_command=backup_command,
+        backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now, yes=yes,
+        lock_timeout=seconds(lock_timeout), statement_timeout=seconds(statement_timeout),
+        retry_budget=seconds(retry_budget), reconnect_stale=reconnect_stale,
+        reconnect_hook=reconnect_hook, soak=seconds(soak), dry_run=dry_run,
+        evidence_dir=evidence_dir, pg_bin=pg_bin, pg_minor_hook=pg_minor_hook,
+        package_hook=package_hook, concurrency=concurrency,
+    )  # fmt: skip
+    secrets = target_secrets(selection.targets)
+    redacting_filter.add(*secrets)
+    with HistoryStore.open(history, secrets=secrets) as store:
+        result = run_apply(selection.targets, opts, load_catalog(offline=True), store, CliUi())
+    _render(result, fmt, tuple(secrets))
+    raise typer.Exit(int(result.exit_code))
+
+
+def _render(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> None:
+    if fmt == "json":
+        doc = {
+            "run_id": result.run_id,
+            "outcome": result.outcome.value,
+            "exit_code": int(result.exit_code),
+            "evidence_dir": str(result.evidence_dir),
+            "notes": list(result.notes),
+            "databases": [d.to_dict() for d in result.databases],
+        }
+        typer.echo(redact_text(json.dumps(doc, indent=2, default=str), secrets))
+        return
+    table = Table("target", "database", "from", "to", "outcome", "why / next", box=None)
+    for d in result.databases:
+        why = [*d.reasons, *d.warnings, *(f"next: {s}" for s in d.next_steps)]
+        table.add_row(
+            d.target, d.database, d.installed or "-", d.to or "-", d.outcome.value,
+            redact_text("\n".join(why), secrets),
+        )  # fmt: skip
+    out.print(table)
+    for note in result.notes:
+        err.print(f"[yellow]note:[/] {redact_text(note, secrets)}")
+    info(f"run {result.run_id}: {result.outcome.value}; evidence in {result.evidence_dir}")
+
+
+def rollback(
+    run_id: Annotated[str, typer.Argument(help="The apply run whose backup to restore.")],
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="No typed confirmation.")] = False,
+    history: History = None,
+    pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_restore's dir.")] = None,
+    fmt: Fmt = "table",
+) -> None:
+    """Restore the pg_dump backup an apply took, then verify extversion and row counts.
+
+    The targets (arguments or --targets) give the connection; the run gives the backup.
+    """
+    if not (yes or sys.stdin.isatty()):
+        raise UsageError("stdin is not a terminal: pass --yes to restore without confirmation")
+    selection = gather(targets, targets_file)
+    secrets = target_secrets(selection.targets)
+    redacting_filter.add(*secrets)
+    with HistoryStore.open(history, secrets=secrets) as store:
+        result = run_rollback(
+            run_id, selection.targets, RollbackOptions(yes=yes, pg_bin=pg_bin), store, CliUi()
+        )
+    _render_rollback(result, fmt, tuple(secrets))
+    raise typer.Exit(int(result.exit_code))
+
+
+def _render_rollback(result: RollbackResult, fmt: str, secrets: tuple[str, ...]) -> None:
+    if fmt == "json":
+        typer.echo(redact_text(json.dumps(result.to_dict(), indent=2, default=str), secrets))
+        return
+    for db in result.databases:
+        line = f"{db['target']}/{db['database']}: {db['outcome']}"
+        out.print(redact_text(line + "".join(f"\n  {r}" for r in db["notes"]), secrets))
+    info(f"rollback run {result.run_id} of apply {result.apply_run_id}: {result.outcome}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``apply`` and ``rollback`` to the main app."""
+    app.command()(apply)
+    app.command()(rollback)
