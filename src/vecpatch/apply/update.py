@@ -134,8 +134,7 @@ def _attempt(
         _rollback(conn, log)
         raise
     except UpdateFailed:
-        if not conn.closed:
-            _rollback(conn, log)
+        _rollback(conn, log)
         raise
     except psycopg.Error as exc:
         _rollback(conn, log)
@@ -151,6 +150,8 @@ def _attempt(
 def _rollback(conn: psycopg.Connection[Any], log: list[str]) -> None:
     log.append("ROLLBACK")
     try:
+        if conn.closed:
+            raise psycopg.OperationalError("session closed")
         conn.rollback()
     except psycopg.Error:
         log.append("-- the session is gone: the server rolled the transaction back")
