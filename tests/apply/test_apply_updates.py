@@ -55,7 +55,13 @@ def test_062_to_085_with_evidence_history_and_no_password_anywhere(
     assert fingerprint(sb) == before
     [db] = out["databases"]
     assert db["outcome"] == "applied" and db["from"] == "0.6.2" and db["to"] == "0.8.5"
-    assert [s["name"] for s in db["steps"]] == ["backup", "update", "verify", "stale-sessions"]
+    assert [s["name"] for s in db["steps"]] == [
+        "lock",
+        "backup",
+        "update",
+        "verify",
+        "stale-sessions",
+    ]
     assert "ALTER EXTENSION vector UPDATE TO '0.8.5'" in db["sql"]
     assert all(c["ok"] for c in db["checks"])
     assert any("recall@10" in c["detail"] for c in db["checks"])

@@ -13,7 +13,7 @@ import psycopg
 
 from vecpatch.apply.backup import BackupFailed, extversion, take_backup
 from vecpatch.apply.binaries import BinariesNotFound
-from vecpatch.apply.lock import ApplyLock
+from vecpatch.apply.lock import ApplyLock, LockBusy, acquire
 from vecpatch.apply.model import ApplyOptions, Check, DatabaseRun, Outcome
 from vecpatch.apply.post import reconnect, run_action, stale_sessions, verify
 from vecpatch.apply.recorder import Recorder
@@ -47,6 +47,8 @@ class Job:
 def execute(job: Job, opts: ApplyOptions, rec: Recorder, backup_root: Path) -> None:
     """Run the job to its end; outcome and reasons are left on ``job.run``."""
     try:
+        if not _lock(job, rec):
+            return
         if not _backup(job, opts, rec, backup_root):
             return
         result = _update(job, opts, rec)
@@ -55,6 +57,19 @@ def execute(job: Job, opts: ApplyOptions, rec: Recorder, backup_root: Path) -> N
         _after_commit(job, opts, rec, result)
     finally:
         job.release()
+
+
+def _lock(job: Job, rec: Recorder) -> bool:
+    """Take the database's apply lock for the rest of the job (refuse if another has it)."""
+    try:
+        with rec.step(job.run, "lock") as detail:
+            job.lock = acquire(job.endpoint)
+            detail["pid"] = job.lock.pid
+        return True
+    except (LockBusy, psycopg.Error) as exc:
+        job.run.outcome = Outcome.REFUSED
+        job.run.reasons.append(job.endpoint.clean(str(exc)))
+        return False
 
 
 def _backup(job: Job, opts: ApplyOptions, rec: Recorder, backup_root: Path) -> bool:

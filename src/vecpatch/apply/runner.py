@@ -188,7 +188,9 @@ def _prepare(job: Job, opts: ApplyOptions) -> None:
     if reasons:
         run.outcome = Outcome.REFUSED
         run.reasons += reasons
-        job.release()
+    # Released until the job runs: holding one connection per database of a large fleet
+    # through confirmation would exhaust max_connections; execute() takes it again.
+    job.release()
 
 
 def _confirmed(jobs: list[Job], opts: ApplyOptions, ui: Ui) -> list[Job]:

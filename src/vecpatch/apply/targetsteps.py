@@ -18,7 +18,6 @@ import psycopg
 
 from vecpatch.apply.hooks import fill, run_hook
 from vecpatch.apply.job import Job
-from vecpatch.apply.lock import LockBusy, acquire
 from vecpatch.apply.model import ApplyOptions, Outcome, Step
 from vecpatch.apply.preflight import plan_reasons
 from vecpatch.apply.recorder import Recorder
@@ -145,11 +144,6 @@ def _replan(
         reasons = plan_reasons(tplan, dplan, opts)
         if dplan.status is not Status.PLANNED:
             reasons.append(f"after the operator steps the plan says {dplan.status.value}")
-        if job.lock is None:
-            try:
-                job.lock = acquire(job.endpoint)
-            except LockBusy as exc:
-                reasons.append(str(exc))
         if reasons:
             job.run.outcome = Outcome.REFUSED
             job.run.reasons += reasons
