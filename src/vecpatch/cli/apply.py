@@ -128,11 +128,11 @@ def apply(
     redacting_filter.add(*secrets)
     with HistoryStore.open(history, secrets=secrets) as store:
         result = run_apply(selection.targets, opts, load_catalog(offline=True), store, CliUi())
-    _render(result, fmt, tuple(secrets))
+    render_apply(result, fmt, tuple(secrets))
     raise typer.Exit(int(result.exit_code))
 
 
-def _render(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> None:
+def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> None:
     if fmt == "json":
         doc = {
             "run_id": result.run_id,

@@ -8,12 +8,16 @@ capability adds its step here, so the demo always shows the whole product.
 
 from __future__ import annotations
 
+import shlex
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.rule import Rule
 
+from vecpatch.apply import ApplyOptions, BackupKind, run_apply
 from vecpatch.catalog import queries as cq
 from vecpatch.catalog.facts import ServerFacts
 from vecpatch.catalog.match import match
@@ -21,6 +25,7 @@ from vecpatch.catalog.model import Catalog, Product
 from vecpatch.catalog.staleness import age_line
 from vecpatch.catalog.store import load_catalog
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
+from vecpatch.cli.apply import CliUi, render_apply
 from vecpatch.cli.console import out
 from vecpatch.cli.plan import plan_sql, render_plan
 from vecpatch.cli.scan_table import render_table
@@ -54,7 +59,11 @@ def demo(
         _step("2. Scan: inventory and assessment of every database")
         target = _scan(sandbox, catalog, now)
         _step("3. Plan: the checked update path")
-        _plan(sandbox, target, catalog, now)
+        version = _plan(sandbox, target, catalog, now)
+        _step("4. Apply: backup, checked update in a fresh session, verification, evidence")
+        _apply(sandbox, target, catalog, version)
+        _step("5. Scan again")
+        _scan(sandbox, catalog, datetime.now(UTC))
     finally:
         if keep:
             out.print(f"\nsandbox kept: `vecpatch sandbox dsn {DEMO_NAME}` gives its DSN")
@@ -120,7 +129,7 @@ def _scan(sandbox: Sandbox, catalog: Catalog, now: datetime) -> Target:
     return target
 
 
-def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> None:
+def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> str:
     facts = probe([target], ScanOptions())
     render_plan(out, build_plan(facts, catalog, PlanPolicy(), now))
     newest = max(
@@ -137,12 +146,56 @@ def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> 
     render_plan(out, pinned)
     out.print("The exact statements (vecpatch plan --sql):")
     out.print(plan_sql(pinned), markup=False, highlight=False)
+    return newest
+
+
+def _apply(sandbox: Sandbox, target: Target, catalog: Catalog, version: str) -> None:
+    minor = max(
+        (b.pg for b in available_pairs() if b.pg_major == sandbox.pg_major),
+        key=lambda v: tuple(int(p) for p in v.split(".")),
+    )
+    hook = f"{shlex.quote(sys.executable)} -m vecpatch -q sandbox pg-minor {DEMO_NAME} {minor}"
+    out.print(
+        f"The PostgreSQL minor step runs first, through a hook (here: the sandbox switches to "
+        f"PostgreSQL {minor}, the newest build it has); then the extension step."
+    )
+    opts = ApplyOptions(
+        pg_minor_hook=hook,
+        to=version,
+        backup=BackupKind.PG_DUMP,
+        backup_dir=_demo_dir() / "backups",
+        evidence_dir=_demo_dir() / "evidence",
+        pg_bin=sandbox.bin_dir,
+        yes=True,
+        now=True,
+        soak=3.0,
+        reconnect_stale=True,
+    )
+    with HistoryStore.open(_demo_history()) as store:
+        result = run_apply([target], opts, catalog, store, CliUi())
+    render_apply(result, "table", ())
+    for db in result.databases:
+        passed = sum(c.ok for c in db.checks)
+        out.print(
+            f"  {db.database}: {db.outcome.value}; {passed}/{len(db.checks)} checks passed; "
+            f"steps: {', '.join(s.name for s in db.steps)}"
+        )
+    if result.evidence_dir is not None:
+        out.print(f"Evidence bundle: {result.evidence_dir}/evidence.md (and evidence.json)")
+    out.print(
+        f"Rollback restores that verified pg_dump: vecpatch rollback {result.run_id} "
+        f"--history {_demo_history()} (see docs/apply.md; needs --keep to try it here)"
+    )
+
+
+def _demo_dir() -> Path:
+    folder = state_dir() / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _demo_history() -> str:
-    path = state_dir() / "demo" / "history.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{_demo_dir() / 'history.db'}"
 
 
 def register(app: typer.Typer) -> None:
