@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+import vecpatch.cli.automation as automation_cli
 from vecpatch import __version__
 from vecpatch.cli import apply, catalog, demo, plan, sandbox, scan, targets
 from vecpatch.cli.console import configure_logging, fail
@@ -47,6 +48,7 @@ scan.register(app)
 apply.register(app)
 plan.register(app)
 demo.register(app)
+automation_cli.register(app)
 
 
 def run() -> None:
