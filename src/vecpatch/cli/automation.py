@@ -11,22 +11,29 @@ import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from vecpatch.apply import ApplyOptions, BackupKind
+from vecpatch.automation.applier import ApplyApplier
 from vecpatch.automation.events import WindowPolicy
-from vecpatch.automation.notify import Notifier
+from vecpatch.automation.notify import Event, Notifier
+from vecpatch.automation.rollout import Rollout, RolloutOptions, RolloutResult, versions_from_plan
 from vecpatch.automation.schedule import parse_duration
 from vecpatch.automation.watch import WatchOptions, WatchResult, watch_once
-from vecpatch.cli.console import info, redacting_filter
+from vecpatch.automation.waves import Wave, schedule
+from vecpatch.catalog.store import load_catalog
+from vecpatch.cli.console import err, info, out, redacting_filter
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.history.store import HistoryStore
-from vecpatch.scan import target_secrets
+from vecpatch.plan import build_plan
+from vecpatch.scan import ScanOptions, probe, target_secrets
 from vecpatch.targets.model import Target
 
 History = Annotated[
@@ -160,6 +167,134 @@ def _report_pass(result: WatchResult) -> None:
     typer.echo(json.dumps(doc))
 
 
+def _versions(
+    selection: list[Target], to: str | None, policy: PolicyChoice, cooldown_days: int
+) -> dict[str, str | None]:
+    """Fixed per-target versions: ``--to`` everywhere, or the plan's (cooldown applied)."""
+    if to is not None:
+        plan_policy(to, policy, cooldown_days)  # validates the combination
+        return {t.name: to for t in selection}
+    chosen = plan_policy(None, policy, cooldown_days)
+    hooks = {t.name: t.package_hook for t in selection if t.package_hook}
+    facts = probe(selection, ScanOptions())
+    plan = build_plan(facts, load_catalog(offline=True), chosen, datetime.now(UTC), hooks)
+    return versions_from_plan(plan)
+
+
+def rollout(
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    to: ToOpt = None,
+    policy: PolicyOpt = PolicyChoice.latest,
+    cooldown_days: CooldownOpt = 0,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue this rollout where it stopped.")
+    ] = None,
+    bake: Annotated[str, typer.Option("--bake", help="Wait between waves, e.g. 10m.")] = "0s",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-j", min=1, max=256, help="Targets at once.")
+    ] = 2,
+    max_failures: Annotated[
+        int, typer.Option("--max-failures", min=1, help="Stop starting targets after N failures.")
+    ] = 1,
+    require_stage: Annotated[
+        bool,
+        typer.Option(
+            "--require-stage/--no-require-stage",
+            help="Past the staging waves, require the latest staging run to have passed.",
+        ),
+    ] = True,
+    env_order: Annotated[
+        str, typer.Option("--env-order", help="Environments that go first, in order.")
+    ] = "staging,canary",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the schedule only.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Required to change targets.")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")] = False,
+    backup: Annotated[BackupKind, typer.Option("--backup")] = BackupKind.PG_DUMP,
+    backup_dir: Annotated[Path | None, typer.Option("--backup-dir")] = None,
+    i_have_a_backup: Annotated[bool, typer.Option("--i-have-a-backup")] = False,
+    soak: Annotated[str, typer.Option("--soak", help="apply's post-commit soak.")] = "120s",
+    evidence_dir: Annotated[Path | None, typer.Option("--evidence-dir")] = None,
+    pg_bin: Annotated[Path | None, typer.Option("--pg-bin")] = None,
+    history: History = None,
+    notify: NotifyOpt = [],  # noqa: B006
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Apply across the fleet in waves: gates, bake time, concurrency cap, halt, resume.
+
+    Exit codes: 0 completed (or dry run); 1 halted or blocked by a gate (resume with
+    --resume ROLLOUT_ID once the cause is fixed); 2 usage or configuration error.
+    """
+    if not (yes or dry_run):
+        raise UsageError("rollout changes databases: pass --yes (or --dry-run to see the plan)")
+    if backup is BackupKind.NONE and not i_have_a_backup:
+        raise UsageError("--backup none needs --i-have-a-backup")
+    selection = gather(targets, targets_file, env, tag).targets
+    options = RolloutOptions(
+        bake=duration(bake), concurrency=concurrency, max_failures=max_failures,
+        require_stage=require_stage, env_order=tuple(e for e in env_order.split(",") if e),
+    )  # fmt: skip
+    if dry_run:
+        versions = _versions(selection, to, policy, cooldown_days)
+        _print_schedule(schedule(selection, options.env_order), versions, options)
+        return
+    secrets = target_secrets(selection)
+    urls = recipients(notify)
+    redacting_filter.add(*secrets, *urls)
+    apply_opts = ApplyOptions(
+        backup=backup, backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now,
+        yes=True, soak=duration(soak), evidence_dir=evidence_dir, pg_bin=pg_bin,
+    )  # fmt: skip
+    with HistoryStore.open(history, secrets=[*secrets, *urls]) as store:
+        applier = ApplyApplier(apply_opts, load_catalog(offline=True), store)
+        engine = Rollout(store, applier, options)
+        rollout_id = resume or engine.start(
+            selection, _versions(selection, to, policy, cooldown_days)
+        )
+        result = engine.run(rollout_id, selection)
+        event = Event(
+            f"run:{rollout_id}:{result.status}", "outcome",
+            f"rollout {rollout_id[:8]} {result.status}", result.reason or "",
+            targets=tuple(result.states),
+        )  # fmt: skip
+        Notifier(store, urls, stakeholders(selection)).dispatch([event])
+    _render_rollout(result, fmt)
+    raise typer.Exit(int(ExitCode.OK if result.ok else ExitCode.FINDINGS))
+
+
+def _print_schedule(
+    waves: list[Wave], versions: dict[str, str | None], options: RolloutOptions
+) -> None:
+    gate = "after a passing staging run" if options.require_stage else "no staging gate"
+    out.print(
+        f"rollout schedule: {len(waves)} wave(s), at most {options.concurrency} at once, "
+        f"halt after {options.max_failures} failure(s), bake {options.bake:g}s, {gate}"
+    )
+    for wave in waves:
+        out.print(f"{wave.index}. {wave.label}")
+        for name in wave.targets:
+            out.print(f"   {name} -> {versions.get(name) or 'nothing to do'}")
+
+
+def _render_rollout(result: RolloutResult, fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    for wave in result.waves:
+        out.print(f"{wave.index}. {wave.label}")
+        for name in wave.targets:
+            s = result.states[name]
+            why = f"  ({'; '.join(s.reasons)})" if s.reasons else ""
+            out.print(f"   {name}: {s.state} {s.outcome or ''}{why}")
+    reason = f": {result.reason}" if result.reason else ""
+    info(f"rollout {result.rollout_id}: {result.status}{reason}")
+    if not result.ok:
+        err.print(f"fix the cause, then: vecpatch rollout --resume {result.rollout_id} --yes ...")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the automation commands to the main app."""
     app.command()(watch)
+    app.command()(rollout)
