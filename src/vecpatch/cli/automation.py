@@ -10,6 +10,7 @@ import json
 import os
 import re
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from typing import Annotated
 import typer
 
 from vecpatch.apply import ApplyOptions, BackupKind
+from vecpatch.automation import ci, migration, runbook
 from vecpatch.automation.applier import ApplyApplier
 from vecpatch.automation.events import WindowPolicy
 from vecpatch.automation.notify import Event, Notifier
@@ -28,12 +30,14 @@ from vecpatch.catalog.store import load_catalog
 from vecpatch.cli.console import err, info, out, redacting_filter
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
-from vecpatch.cli.selection import gather
+from vecpatch.cli.selection import gather, targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.history.store import HistoryStore
 from vecpatch.plan import build_plan
+from vecpatch.report.output import write_atomic
 from vecpatch.scan import ScanOptions, probe, target_secrets
+from vecpatch.targets import load_targets
 from vecpatch.targets.model import Target
 
 History = Annotated[
@@ -294,7 +298,113 @@ def _render_rollout(result: RolloutResult, fmt: str) -> None:
         err.print(f"fix the cause, then: vecpatch rollout --resume {result.rollout_id} --yes ...")
 
 
+init_app = typer.Typer(help="Set vecpatch up in other tools.", no_args_is_help=True)
+
+
+@init_app.command("ci")
+def init_ci(
+    github: Annotated[
+        bool, typer.Option("--github", help="Write .github/workflows/vecpatch.yml")
+    ] = False,
+    gitlab: Annotated[bool, typer.Option("--gitlab", help="Write vecpatch.gitlab-ci.yml")] = False,
+    env: Annotated[
+        str, typer.Option("--env", help="Environment the approved job updates.")
+    ] = "production",
+    targets_path: Annotated[
+        str, typer.Option("--targets", help="Targets file in the repository.")
+    ] = "vecpatch-targets.toml",
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="low, medium, high or critical.")
+    ] = "high",
+    cron: Annotated[str, typer.Option("--cron", help="Scan schedule (UTC).")] = "17 5 * * *",
+    action: Annotated[
+        str, typer.Option("--action", help="apply or rollout (GitLab job).")
+    ] = "apply",
+    root: Annotated[Path, typer.Option("--dir", help="Repository root.")] = Path("."),
+    to_stdout: Annotated[bool, typer.Option("--print", help="Print instead of writing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a CI workflow: scheduled scan with SARIF, threshold gate, approved update job."""
+    if github == gitlab:
+        raise UsageError("choose one of --github or --gitlab")
+    platform = ci.Platform.GITHUB if github else ci.Platform.GITLAB
+    opts = ci.CiOptions(env, targets_path, fail_on, cron, action)
+    if to_stdout:
+        typer.echo(ci.render(platform, opts), nl=False)
+        return
+    path = ci.write(platform, opts, root, force)
+    info(f"wrote {path}")
+    if platform is ci.Platform.GITLAB:
+        info("include it from .gitlab-ci.yml:  include: [{local: vecpatch.gitlab-ci.yml}]")
+
+
+def migration_cmd(
+    tool: Annotated[migration.Tool, typer.Option("--tool", help="Migration tool.")],
+    to: Annotated[str, typer.Option("--to", help="pgvector version to update to.")],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Version the database must be on.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write into this migrations folder.")
+    ] = None,
+    lock_timeout: Annotated[str, typer.Option("--lock-timeout")] = "2s",
+    revision: Annotated[str | None, typer.Option("--revision", help="Alembic revision id.")] = None,
+    revises: Annotated[str | None, typer.Option("--revises", help="Alembic down_revision.")] = None,
+) -> None:
+    """Print (or write into DIR) a guarded ALTER EXTENSION vector UPDATE migration."""
+    spec = migration.Spec.checked(to, from_, int(duration(lock_timeout) * 1000))
+    created = datetime.now(UTC)
+    rev = migration.check_revision(revision) or uuid.uuid4().hex[:12]
+    files = migration.files_for(
+        tool, spec, revision=rev, down=migration.check_revision(revises), created=created
+    )
+    if output is None:
+        for name, text in files.items():
+            if len(files) > 1:
+                typer.echo(f"-- file: {name}")
+            typer.echo(text)
+        return
+    for path in migration.write(output, files):
+        info(f"wrote {path}")
+    if tool is migration.Tool.SQITCH:
+        plan_file = output / "sqitch.plan"
+        line = migration.sqitch_plan_line(spec, created)
+        if plan_file.exists():
+            with plan_file.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+            info(f"added the change to {plan_file}")
+        else:
+            info(f"add to sqitch.plan: {line.strip()}")
+
+
+def runbook_cmd(
+    plan_file: Annotated[
+        Path, typer.Option("--plan", help="`vecpatch plan --format json` output.")
+    ],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+    targets_file: TargetsOpt = None,
+) -> None:
+    """Write the Markdown SOP of a maintenance: window, steps, verification, rollback, sign-off."""
+    try:
+        doc = json.loads(plan_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the plan {plan_file}: {exc}") from None
+    known: dict[str, Target] = {}
+    path = targets_file_path(targets_file)
+    if path is not None:
+        known = {t.name: t for t in load_targets(path).targets}
+    text = runbook.render(doc, known, datetime.now(UTC))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        info(f"wrote {output}")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the automation commands to the main app."""
     app.command()(watch)
     app.command()(rollout)
+    app.add_typer(init_app, name="init")
+    app.command("migration")(migration_cmd)
+    app.command("runbook")(runbook_cmd)
