@@ -1,0 +1,165 @@
+"""Vulnerability window: per advisory x database, fix available -> fixed in production.
+
+Derived from scans over time (see ``docs/metrics.md``):
+
+* a window **opens** for (target, database, advisory) at the first scan that shows an
+  exposed, unmuted ``VULNERABLE`` finding with a fix version. Its start is when the fix
+  became available: the finding's ``fix_available_at`` (the fixing release's date), else
+  when vecpatch first saw the advisory (``catalog_first_seen``), else that scan. If an
+  earlier scan had already seen the database *without* the finding (a downgrade, a new
+  install), the start is that first scan instead — the database was not vulnerable before;
+* it **closes** at the first later scan that reaches the database and no longer shows it;
+* an open window counts up to the end of the period ("now").
+
+Windows are kept when they overlap the period. The objective is the security-update one:
+every window, open or closed, at most ``security_days`` long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from vecpatch.history.records import FindingRecord
+from vecpatch.metrics.data import ALL, HistoryData, Period, Scope
+from vecpatch.metrics.objectives import Objectives
+from vecpatch.metrics.scans import DbKey, is_exposure, scan_views
+from vecpatch.metrics.stats import summary
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Window:
+    """One advisory's exposure of one database."""
+
+    target: str
+    database: str
+    advisory_id: str
+    severity: str | None
+    opened_at: datetime
+    first_seen_at: datetime
+    closed_at: datetime | None
+    seconds: float
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "database": self.database,
+            "advisory_id": self.advisory_id,
+            "severity": self.severity,
+            "opened_at": self.opened_at.isoformat(),
+            "first_seen_at": self.first_seen_at.isoformat(),
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "open": self.is_open,
+            "seconds": self.seconds,
+            "days": round(self.seconds / DAY, 3),
+        }
+
+
+@dataclass
+class _Open:
+    opened_at: datetime
+    first_seen_at: datetime
+    severity: str | None
+
+
+def _start(finding: FindingRecord, at: datetime, seen_clean: bool, data: HistoryData) -> datetime:
+    if seen_clean:
+        return at
+    if finding.fix_available_at is not None:
+        return finding.fix_available_at
+    known = data.first_seen.get(f"advisory:{finding.advisory_id}")
+    return known if known is not None else at
+
+
+def vulnerability_windows(data: HistoryData, until: datetime, scope: Scope = ALL) -> list[Window]:
+    """Every window in the history (in *scope*), open ones counted up to *until*."""
+    open_: dict[tuple[str, str, str], _Open] = {}
+    scans: dict[DbKey, int] = {}
+    """How many scans reached each database so far."""
+    showing: dict[tuple[str, str, str], int] = {}
+    """How many of those showed each advisory (fewer means it was once seen clean)."""
+    done: list[Window] = []
+    for view in scan_views(data, scope):
+        for key, row in view.rows.items():
+            if not row.reachable:
+                continue
+            shown = {
+                f.advisory_id: f
+                for f in view.findings.get(key, [])
+                if is_exposure(f) and f.advisory_id
+            }
+            for adv, finding in shown.items():
+                wkey = (*key, adv)
+                if wkey not in open_ and finding.fix_version:
+                    clean_before = scans.get(key, 0) > showing.get(wkey, 0)
+                    start = min(_start(finding, view.at, clean_before, data), view.at)
+                    open_[wkey] = _Open(start, view.at, finding.severity)
+                showing[wkey] = showing.get(wkey, 0) + 1
+            for wkey in [w for w in open_ if w[:2] == key and w[2] not in shown]:
+                done.append(_window(wkey, open_.pop(wkey), view.at))
+            scans[key] = scans.get(key, 0) + 1
+    done += [_window(wkey, state, None, until) for wkey, state in open_.items()]
+    return sorted(done, key=lambda w: (w.opened_at, w.target, w.database, w.advisory_id))
+
+
+def _window(
+    key: tuple[str, str, str], state: _Open, closed: datetime | None, until: datetime | None = None
+) -> Window:
+    end = closed if closed is not None else until
+    assert end is not None
+    return Window(
+        target=key[0],
+        database=key[1],
+        advisory_id=key[2],
+        severity=state.severity,
+        opened_at=state.opened_at,
+        first_seen_at=state.first_seen_at,
+        closed_at=closed,
+        seconds=max(0.0, (end - state.opened_at).total_seconds()),
+    )
+
+
+@dataclass(frozen=True)
+class WindowMetric:
+    windows: tuple[Window, ...]
+    period: Period
+    limit_days: float
+
+    @property
+    def met(self) -> bool | None:
+        if not self.windows:
+            return None
+        return all(w.seconds <= self.limit_days * DAY for w in self.windows)
+
+    def to_dict(self) -> dict[str, Any]:
+        seconds = [w.seconds for w in self.windows]
+        return {
+            "value": summary(seconds),
+            "unit": "seconds",
+            "open": sum(1 for w in self.windows if w.is_open),
+            "closed": sum(1 for w in self.windows if not w.is_open),
+            "period": self.period.to_dict(),
+            "target": {"max_days": self.limit_days},
+            "met": self.met,
+            "windows": [w.to_dict() for w in self.windows],
+        }
+
+
+def vulnerability_window(
+    data: HistoryData, period: Period, objectives: Objectives, scope: Scope = ALL
+) -> WindowMetric:
+    """Windows overlapping the period (closed in it, or still open)."""
+    kept = [
+        w
+        for w in vulnerability_windows(data, period.until, scope)
+        if w.opened_at <= period.until
+        and (w.closed_at is None or period.since is None or w.closed_at >= period.since)
+    ]
+    return WindowMetric(tuple(kept), period, objectives.security_days)
