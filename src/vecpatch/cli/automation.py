@@ -401,6 +401,73 @@ def runbook_cmd(
         info(f"wrote {output}")
 
 
+worker_app = typer.Typer(
+    help="Run fleet jobs on workers through a PostgreSQL queue (Procrastinate)."
+)
+QueueDsn = Annotated[
+    str,
+    typer.Option(
+        "--queue-dsn", envvar="VECPATCH_QUEUE_DSN", help="PostgreSQL DSN of the job queue."
+    ),
+]
+
+
+@worker_app.callback(invoke_without_command=True)
+def worker(
+    ctx: typer.Context,
+    queue_dsn: Annotated[
+        str | None,
+        typer.Option(
+            "--queue-dsn", envvar="VECPATCH_QUEUE_DSN", help="PostgreSQL DSN of the queue."
+        ),
+    ] = None,
+    history: History = None,
+    burst: Annotated[bool, typer.Option("--burst", help="Exit once the queue is empty.")] = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 1,
+    name: Annotated[str | None, typer.Option("--name", help="Worker name in the queue.")] = None,
+) -> None:
+    """Start a worker: it runs queued per-target jobs and records them in the history store."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not queue_dsn:
+        raise UsageError("--queue-dsn (or $VECPATCH_QUEUE_DSN) is required")
+    redacting_filter.add(*_dsn_secrets(queue_dsn))
+    from vecpatch.automation.worker import run_worker
+
+    run_worker(queue_dsn, history, burst=burst, concurrency=concurrency, name=name)
+
+
+@worker_app.command("enqueue-scan")
+def enqueue_scan_cmd(
+    queue_dsn: QueueDsn,
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
+    history: History = None,
+) -> None:
+    """Queue one scan job per target; workers record them as one scan run (printed)."""
+    from vecpatch.automation.worker import enqueue_scan
+
+    redacting_filter.add(*_dsn_secrets(queue_dsn))
+    selection = gather(targets, targets_file, env, tag, wave)
+    run_id = enqueue_scan(queue_dsn, selection.targets, history)
+    info(f"queued {len(selection.targets)} scan job(s) for run {run_id}")
+    typer.echo(run_id)
+
+
+def _dsn_secrets(dsn: str) -> list[str]:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        value = conninfo_to_dict(dsn).get("password")
+    except psycopg.ProgrammingError:
+        return []
+    return [str(value)] if value else []
+
+
 def register(app: typer.Typer) -> None:
     """Attach the automation commands to the main app."""
     app.command()(watch)
@@ -408,3 +475,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(init_app, name="init")
     app.command("migration")(migration_cmd)
     app.command("runbook")(runbook_cmd)
+    app.add_typer(worker_app, name="worker")

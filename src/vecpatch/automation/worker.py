@@ -1,0 +1,160 @@
+"""Fleet jobs on many machines: per-target scans through Procrastinate (a PostgreSQL queue).
+
+Why Procrastinate: the history store can already live in PostgreSQL, so the queue can
+too: no broker to run, jobs survive restarts, and any machine that reaches the queue
+database can work. Why per target: a target is the unit the probe connects to, so a
+slow or unreachable server holds up one job, not the fleet.
+
+Results are the same as a local scan by construction: a job runs the same probe and
+assessment and writes the same rows (through :mod:`vecpatch.scan_record`'s row
+builders) into the one scan run the enqueuer opened; the job that completes the set
+closes the run with the same summary a local scan writes.
+
+Secrets never enter the queue: a job carries the target's definition with its
+credential *reference* (``env:NAME``, ``file:PATH``, ``pgpass``), and each worker
+resolves it locally. Targets with inline passwords (in the DSN or the file) are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import procrastinate
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from vecpatch.catalog.store import load_catalog
+from vecpatch.errors import UsageError
+from vecpatch.findings import FindingKind
+from vecpatch.history.store import HistoryStore
+from vecpatch.report.model import ScanReport
+from vecpatch.scan import ScanOptions, assess, probe, target_secrets
+from vecpatch.scan_record import _finding_rows, _first_seen, _scan_rows
+from vecpatch.targets.model import Target
+
+QUEUE = "vecpatch"
+SCAN_TASK = "vecpatch.scan_target"
+_SCHEMA_LOCK = 0x76717565  # "vque": one schema installer at a time
+_FAILURE_KINDS = frozenset(k.value for k in FindingKind if k.is_scan_failure)
+
+
+def queueable(target: Target) -> dict[str, Any]:
+    """The job form of a target; UsageError if it would put a secret in the queue."""
+    if target.password is not None and target.password.kind == "inline":
+        raise UsageError(
+            f"target {target.name}: an inline password cannot be queued",
+            hint="reference it as env:NAME, file:PATH or pgpass so each worker resolves it",
+        )
+    if "password" in conninfo_to_dict(target.dsn):
+        raise UsageError(
+            f"target {target.name}: its DSN holds a password, which cannot be queued",
+            hint='move it to `password = "env:NAME"` (or file:/pgpass) in the targets file',
+        )
+    doc = target.model_dump(mode="json")
+    if target.password is not None:
+        doc["password"] = {"kind": target.password.kind, "ref": target.password.ref}
+    return doc
+
+
+def ensure_schema(queue_dsn: str) -> None:
+    """Install Procrastinate's tables once (serialised, so two starters do not race)."""
+    schema = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=queue_dsn)
+    ).schema_manager.get_schema()
+    with psycopg.connect(queue_dsn, autocommit=True) as conn, conn.transaction():
+        conn.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(_SCHEMA_LOCK))
+        row = conn.execute(
+            sql.SQL("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+        ).fetchone()
+        if row is not None and not row[0]:
+            conn.execute(sql.SQL(schema))
+
+
+def make_app(queue_dsn: str) -> procrastinate.App:
+    """A Procrastinate app with vecpatch's tasks registered."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=queue_dsn))
+    app.task(name=SCAN_TASK, queue=QUEUE, pass_context=True)(scan_target_job)
+    return app
+
+
+def enqueue_scan(queue_dsn: str, targets: Sequence[Target], history: str | None) -> str:
+    """Open one scan run in the history and queue one job per target; return the run id."""
+    docs = [queueable(t) for t in targets]
+    ensure_schema(queue_dsn)
+    envs = {t.environment for t in targets}
+    with HistoryStore.open(history) as store:
+        run_id = store.start_run(
+            "scan", environment=envs.pop() if len(envs) == 1 else None, started_at=_now()
+        )
+    app = make_app(queue_dsn)
+    with app.open():
+        task = app.tasks[SCAN_TASK]
+        for doc in docs:
+            task.defer(run_id=run_id, target=doc, expected=len(docs))
+    return run_id
+
+
+def run_worker(
+    queue_dsn: str, history: str | None, *, burst: bool, concurrency: int, name: str | None
+) -> None:
+    """Work the vecpatch queue; ``burst`` returns once it is empty (cron, tests)."""
+    ensure_schema(queue_dsn)
+    make_app(queue_dsn).run_worker(
+        queues=[QUEUE],
+        wait=not burst,
+        concurrency=concurrency,
+        name=name,
+        additional_context={"history": history},
+        listen_notify=not burst,
+    )
+
+
+def scan_target_job(
+    context: procrastinate.JobContext, *, run_id: str, target: dict[str, Any], expected: int
+) -> dict[str, Any]:
+    """Probe, assess and record one target into the enqueuer's scan run."""
+    history = (context.additional_context or {}).get("history")
+    chosen = Target.model_validate(target)
+    catalog = load_catalog(offline=True)
+    options = ScanOptions(concurrency=1)
+    facts = probe([chosen], options)
+    report = assess(facts, catalog, _now(), options)
+    with HistoryStore.open(history, secrets=target_secrets([chosen])) as store:
+        record_target(store, run_id, report, facts, catalog)
+        finished = finish_if_complete(store, run_id, expected)
+    return {"target": chosen.name, "databases": report.database_count(), "closed_run": finished}
+
+
+def record_target(
+    store: HistoryStore, run_id: str, report: ScanReport, facts: Any, catalog: Any
+) -> None:
+    """The rows a local scan writes for this target, under the shared run id."""
+    by_name = {f.target: f for f in facts}
+    store.record_scan_results(_scan_rows(run_id, report, by_name))
+    store.record_findings(_finding_rows(run_id, report))
+    _first_seen(store, catalog, report.generated_at)
+
+
+def finish_if_complete(store: HistoryStore, run_id: str, expected: int) -> bool:
+    """Close the run, with a local scan's summary, once every target has reported."""
+    rows = store.scan_results(run_id)
+    if len({r.target for r in rows}) < expected:
+        return False
+    findings = store.findings_for_run(run_id)
+    unscanned = sum(1 for f in findings if f.kind in _FAILURE_KINDS)
+    summary = {
+        "targets": expected,
+        "databases": sum(1 for r in rows if r.database is not None),
+        "findings": sum(1 for f in findings if not f.muted),
+        "exposed": sum(1 for f in findings if f.exposed and not f.muted),
+        "unscanned": unscanned,
+    }
+    store.finish_run(run_id, "ok" if not unscanned else "partial", summary)
+    return True
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
