@@ -1,0 +1,306 @@
+"""``run_stage``: baseline, package step, the transactional update, after, compare, drill.
+
+Orchestration only; every check lives in its own module. The update itself is apply's
+(:func:`vecpatch.apply.update.run_update`: fresh session, ``SET LOCAL lock_timeout``,
+checks before COMMIT, rollback on any failure), so staging exercises the exact code
+production will run. The run never raises for a failing case: failures are verdicts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vecpatch.apply.model import ApplyOptions
+from vecpatch.apply.update import UpdateFailed, run_update
+from vecpatch.catalog.model import Catalog
+from vecpatch.catalog.versions import PgvectorVersion
+from vecpatch.errors import UsageError
+from vecpatch.history.store import HistoryStore
+from vecpatch.paths import state_dir
+from vecpatch.plan import PlanPolicy, plan_target
+from vecpatch.probe.facts import DatabaseFacts, TargetFacts
+from vecpatch.scan import ScanOptions, probe
+from vecpatch.stage import compat, drill, judge, perf, postupdate
+from vecpatch.stage.model import CaseResult, CaseSpec, Category, Check, StageReport, Verdict
+from vecpatch.stage.phase import Phase, Workload, measure_phase
+from vecpatch.stage.queries import UserQuery, load_queries, top_statements
+from vecpatch.stage.record import record_report
+from vecpatch.stage.staging import Staging, package_step
+from vecpatch.stage.testplan import load_plan
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """What the operator chose for one staging run."""
+
+    policy: PlanPolicy = field(default_factory=PlanPolicy)
+    plan_file: Path | None = None
+    queries_file: Path | None = None
+    post_update_sql: Path | None = None
+    """SQL run after the update, as the deploy would (e.g. ``ALTER DATABASE ... SET``)."""
+    perf_queries: int | None = None
+    rollback_drill: bool = True
+    lock_timeout: float = 2.0
+    after_package: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Test seam: runs right after the package step (e.g. swap ``vector.so``)."""
+
+
+def run_stage(
+    staging: Staging,
+    opts: StageOptions,
+    catalog: Catalog,
+    store: HistoryStore | None = None,
+    progress: Progress = lambda _m: None,
+) -> StageReport:
+    """Stage the planned update on ``staging`` and judge every case of the plan."""
+    specs = load_plan(opts.plan_file)
+    owned = store is None
+    store = store or HistoryStore.open(secrets=staging.endpoint.secrets)
+    run_id = store.start_run("stage", run_id=str(uuid.uuid4()))
+    report = StageReport(run_id, datetime.now(UTC), staging.describe())
+    started = time.perf_counter()
+    try:
+        _run(staging, opts, catalog, store, report, specs, progress)
+    finally:
+        report.duration = time.perf_counter() - started
+        record_report(store, report)
+        if owned:
+            store.close()
+    return report
+
+
+def _facts(staging: Staging) -> tuple[TargetFacts, DatabaseFacts]:
+    facts = probe([staging.target], ScanOptions(concurrency=1))[0]
+    if facts.failure is not None or facts.server is None:
+        reason = facts.failure.reason if facts.failure else "no facts"
+        raise UsageError(f"cannot read the staging target: {staging.endpoint.clean(reason)}")
+    db = next((d for d in facts.databases if d.name == staging.database), None)
+    if db is None or db.pgvector.installed_version is None:
+        raise UsageError(f"pgvector is not installed in the staging database {staging.database}")
+    return facts, db
+
+
+def choose_target(
+    staging: Staging, facts: TargetFacts, opts: StageOptions, catalog: Catalog
+) -> str:
+    plan = plan_target(facts, catalog, opts.policy, datetime.now(UTC))
+    dbplan = next(d for d in plan.databases if d.database == staging.database)
+    target = dbplan.target or opts.policy.pinned
+    if target is None:
+        raise UsageError(f"no target version: {'; '.join(dbplan.blockers) or 'nothing planned'}")
+    return target
+
+
+def _run(
+    staging: Staging,
+    opts: StageOptions,
+    catalog: Catalog,
+    store: HistoryStore,
+    report: StageReport,
+    specs: Sequence[CaseSpec],
+    progress: Progress,
+) -> None:
+    facts, db = _facts(staging)
+    assert facts.server is not None
+    installed = str(db.pgvector.installed_version)
+    target = choose_target(staging, facts, opts, catalog)
+    report.installed, report.target = installed, target
+    major = str(facts.server.major)
+    compat_checks: dict[str, list[Check]] = {}
+    skipped: dict[str, str] = {}
+    progress(
+        f"staging pgvector {installed} -> {target} on {staging.target.name}/{staging.database}"
+    )
+    compat_checks["supports-major"] = [compat.supports_major(catalog, target, major)]
+    if PgvectorVersion.parse(target) <= PgvectorVersion.parse(installed):
+        _nothing_to_do(report, specs, installed, target, compat_checks)
+        return
+    work = _workload(staging, opts, db, specs, report)
+    progress("baseline: functionality, regression, performance")
+    before = measure_phase(staging.endpoint, work, installed)
+    backup_info = None
+    if opts.rollback_drill and any(s.check == "rollback-drill" for s in specs):
+        progress("backup for the rollback drill")
+        t0 = time.perf_counter()
+        dest = state_dir() / "stage" / report.run_id / "backup"
+        backup_info = drill.backup(staging, db, dest, facts.server.major)
+        report.timings["backup"] = time.perf_counter() - t0
+    else:
+        skipped["rollback-drill"] = "rollback drill disabled"
+    t0 = time.perf_counter()
+    committed = _update(
+        staging, opts, db, installed, target, major, compat_checks, skipped, report, progress
+    )
+    report.timings["update"] = time.perf_counter() - t0
+    after = _after(
+        staging, opts, work, committed, target, installed, compat_checks, skipped, before, progress
+    )
+    if backup_info is not None:
+        if committed:
+            progress("rollback drill: old package back, restore, verify")
+            t0 = time.perf_counter()
+            check, report.drill = drill.restore(
+                staging, backup_info, installed, major, store, report.run_id
+            )
+            compat_checks["rollback-drill"] = [check]
+            report.timings["rollback_drill"] = time.perf_counter() - t0
+        else:
+            skipped["rollback-drill"] = "the update did not commit: nothing to roll back"
+    _timings(report, before, after)
+    report.cases = judge.compat_cases(specs, compat_checks, skipped)
+    if committed:
+        report.cases += judge.functional_cases(specs, before, after)
+        report.cases += judge.regression_cases(specs, work.queries, before, after)
+        report.cases += judge.performance_cases(specs, work, before, after)
+    else:
+        report.cases += _not_measured(specs, "the update did not commit: nothing to compare")
+
+
+def _workload(
+    staging: Staging,
+    opts: StageOptions,
+    db: DatabaseFacts,
+    specs: Sequence[CaseSpec],
+    report: StageReport,
+) -> Workload:
+    queries = _user_queries(staging, opts, specs, report)
+    m = opts.perf_queries or int(
+        next((s.expect("queries", 50) for s in specs if s.check == "index-recall"), 50)
+    )
+    chosen, samples = [], {}
+    for idx in db.indexes:
+        why = perf.measurable(idx)
+        if why is not None:
+            report.notes.append(f"index {perf.label(idx)} not measured: {why}")
+            continue
+        chosen.append(idx)
+        samples[perf.label(idx)] = perf.sample_queries(staging.endpoint, idx, m)
+    return Workload(specs, tuple(queries), tuple(chosen), samples)
+
+
+def _user_queries(
+    staging: Staging, opts: StageOptions, specs: Sequence[CaseSpec], report: StageReport
+) -> list[UserQuery]:
+    if opts.queries_file is not None:
+        return load_queries(opts.queries_file)
+    template = next((s for s in specs if s.check == "user-queries"), None)
+    if template is None:
+        return []
+    with staging.endpoint.connect() as conn:
+        found, note = top_statements(conn, int(template.expect("top_n", 10)))
+    report.notes.append(note)
+    return found
+
+
+def _update(
+    staging: Staging,
+    opts: StageOptions,
+    db: DatabaseFacts,
+    installed: str,
+    target: str,
+    major: str,
+    checks: dict[str, list[Check]],
+    skipped: dict[str, str],
+    report: StageReport,
+    progress: Progress,
+) -> bool:
+    """Package step, update path, apply's transactional update, post-update SQL."""
+    progress(f"package step: pgvector {target}")
+    checks["package"] = [package_step(staging, target, major)]
+    if opts.after_package is not None:
+        opts.after_package()
+    with staging.endpoint.connect() as conn:
+        checks["update-path"] = [compat.update_path(conn, installed, target)]
+    if not (checks["package"][0].ok and checks["update-path"][0].ok):
+        skipped["update"] = "not attempted: the package step or the update path failed"
+        return False
+    progress(f"ALTER EXTENSION vector UPDATE TO {target} (apply's checked transaction)")
+    apply_opts = ApplyOptions(lock_timeout=opts.lock_timeout, retry_budget=10.0)
+    try:
+        result = run_update(staging.endpoint, target, db, apply_opts, report.sql)
+    except UpdateFailed as exc:
+        checks["update"] = [
+            Check("ALTER EXTENSION vector UPDATE", False, staging.endpoint.clean(str(exc)))
+        ]
+        return False
+    done = Check("ALTER EXTENSION vector UPDATE", True, f"committed, attempt {result.attempts}")
+    checks["update"] = [done, *result.checks]
+    if opts.post_update_sql is not None:
+        report.notes.append(postupdate.run(staging.endpoint, opts.post_update_sql, report.sql))
+    return True
+
+
+def _after(
+    staging: Staging,
+    opts: StageOptions,
+    work: Workload,
+    committed: bool,
+    target: str,
+    installed: str,
+    checks: dict[str, list[Check]],
+    skipped: dict[str, str],
+    before: Phase,
+    progress: Progress,
+) -> Phase:
+    progress("after the update: compatibility checks")
+    t0 = time.perf_counter()
+    checks["extversion"] = [compat.extversion_is(staging.endpoint, target)]
+    checks["library-loads"] = compat.library_loads(staging.endpoint, target, None)
+    if committed:
+        checks["schema-parity"] = [compat.schema_parity(staging.endpoint, target)]
+    else:
+        skipped["schema-parity"] = "the update did not commit"
+    compat_seconds = time.perf_counter() - t0
+    if not committed:
+        after = Phase(installed)
+    else:
+        progress("after the update: functionality, regression, performance")
+        after = measure_phase(staging.endpoint, work, target)
+    after.timings["compatibility"] = compat_seconds
+    del before, opts
+    return after
+
+
+def _timings(report: StageReport, before: Phase, after: Phase) -> None:
+    for phase in (before, after):
+        for key, value in phase.timings.items():
+            report.timings[key] = report.timings.get(key, 0.0) + value
+    report.timings["compatibility"] = report.timings.get("compatibility", 0.0) + report.timings.get(
+        "update", 0.0
+    )
+
+
+def _not_measured(specs: Sequence[CaseSpec], why: str) -> list[CaseResult]:
+    return [
+        judge.base(s, Verdict.SKIP, why)
+        for s in specs
+        if s.check not in judge.COMPAT_CHECKS and s.category is not Category.COMPATIBILITY
+    ]
+
+
+def _nothing_to_do(
+    report: StageReport,
+    specs: Sequence[CaseSpec],
+    installed: str,
+    target: str,
+    checks: dict[str, list[Check]],
+) -> None:
+    if PgvectorVersion.parse(target) < PgvectorVersion.parse(installed):
+        checks["update-path"] = [Check(f"update path {installed} -> {target}", False,
+                                       "the target is older than the installed version: pgvector "
+                                       "ships no downgrade scripts")]  # fmt: skip
+        why = f"not run: no update path from {installed} to {target}"
+    else:
+        report.notes.append(f"already at {target}: nothing to stage")
+        why = f"not run: already at {target}"
+    report.cases = judge.compat_cases(specs, checks, {s.check: why for s in specs})
+    report.cases += [
+        judge.base(s, Verdict.SKIP, why) for s in specs if s.check not in judge.COMPAT_CHECKS
+    ]
