@@ -89,6 +89,13 @@ def _target_steps(t: Mapping[str, Any], version_hint: str) -> list[str]:
     return [*lines, ""]
 
 
+def _selector(t: Mapping[str, Any]) -> str:
+    """How to point ``apply`` at this target (the plan carries no credentials)."""
+    if t.get("environment"):
+        return f'--targets "$VECPATCH_TARGETS" --env {t["environment"]}'
+    return f'"host={t["host"]} port={t["port"]}"'
+
+
 def render(plan: Mapping[str, Any], targets: Mapping[str, Target], now: datetime) -> str:
     """The runbook for a plan document (``Plan.to_dict()`` shape)."""
     if "targets" not in plan or "policy" not in plan:
