@@ -4,10 +4,12 @@ For every production apply run in the period that touched a database, take the l
 stage run that started before it (any environment: staging is by nature elsewhere).
 Its coverage is ``critical cases with a passing verdict / critical cases in the plan``;
 the plan's count is the stage run summary's ``critical_total`` when it records one
-(cases that never ran then count as not passed), else the critical cases recorded. An
-apply with no stage run before it, or a stage run with no critical case, scores 0.
+(cases that never ran then count as not passed), else the critical cases recorded. A
+stage run whose plan has no critical case scores 1 (as ``vecpatch stage`` reports it);
+an apply with no stage run before it scores 0.
 
-Passing verdicts are ``pass``, ``passed`` and ``ok`` (case-insensitive).
+Passing verdicts are ``pass`` (``vecpatch stage``), ``passed`` and ``ok``; ``skip`` and
+``error`` are executed-but-not-passed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ class ApplyCoverage:
 
     @property
     def ratio(self) -> float:
-        return self.passed / self.critical if self.critical else 0.0
+        if self.stage_run_id is None:
+            return 0.0
+        return self.passed / self.critical if self.critical else 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
