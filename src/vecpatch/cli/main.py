@@ -6,7 +6,7 @@ import typer
 
 import vecpatch.cli.automation as automation_cli
 from vecpatch import __version__
-from vecpatch.cli import apply, catalog, demo, metrics, plan, sandbox, scan, targets
+from vecpatch.cli import apply, catalog, demo, metrics, plan, sandbox, scan, stage, targets
 from vecpatch.cli.console import configure_logging, fail
 from vecpatch.errors import VecpatchError
 
@@ -47,6 +47,7 @@ app.add_typer(targets.app, name="targets")
 scan.register(app)
 apply.register(app)
 plan.register(app)
+stage.register(app)
 demo.register(app)
 metrics.register(app)
 automation_cli.register(app)

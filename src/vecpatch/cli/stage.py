@@ -1,0 +1,142 @@
+"""`vecpatch stage`: rehearse the planned update on staging and judge it with the test plan.
+
+Parse, build the staging target, call :func:`vecpatch.stage.run_stage`, render. Exit
+codes: 0 every critical case passed; 1 a critical case failed; 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from vecpatch.catalog.store import load_catalog
+from vecpatch.cli.console import info, out, redacting_filter
+from vecpatch.cli.plan import PolicyChoice, PolicyOpt, ToOpt, plan_policy
+from vecpatch.cli.scan import TargetsOpt
+from vecpatch.cli.selection import gather
+from vecpatch.errors import UsageError
+from vecpatch.history.store import HistoryStore
+from vecpatch.report.output import write_atomic
+from vecpatch.sandbox import Sandbox
+from vecpatch.stage import StageOptions, StageReport, Staging, Verdict, from_dsn, from_sandbox
+from vecpatch.stage.clone import clone_from
+from vecpatch.stage.render import StageFormat, render
+from vecpatch.stage.runner import run_stage
+
+_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "dim",
+          Verdict.ERROR: "red"}  # fmt: skip
+
+
+def _staging(
+    staging: str | None, clone: str | None, sandbox: str | None, targets_file: Path | None,
+    database: str | None, hook: str | None, pg_bin: Path | None, sample_rows: int, run_id: str,
+) -> Staging:  # fmt: skip
+    given = [x for x in (staging, clone, sandbox) if x]
+    if len(given) != 1:
+        raise UsageError("give exactly one of --staging DSN, --clone-from TARGET, --sandbox NAME")
+    if staging:
+        return from_dsn(staging, run_id, hook, pg_bin)
+    if sandbox:
+        return from_sandbox(Sandbox.load(sandbox), run_id, database)
+    target = gather([str(clone)], targets_file).targets[0]
+    redacting_filter.add(*(v for v in [target.conninfo.get("password")] if v))
+    name = f"stage-clone-{run_id[:8]}"
+    info(f"cloning {target.name} into sandbox {name} (at most {sample_rows} rows per vector table)")
+    return clone_from(target, run_id, name, sample_rows)
+
+
+def stage(
+    staging: Annotated[str | None, typer.Option("--staging", help="Staging DSN.")] = None,
+    clone_from: Annotated[
+        str | None, typer.Option("--clone-from", help="Production DSN or target to clone.")
+    ] = None,
+    sandbox: Annotated[str | None, typer.Option("--sandbox", help="A vecpatch sandbox.")] = None,
+    targets_file: TargetsOpt = None,
+    database: Annotated[str | None, typer.Option("--database", help="Sandbox database.")] = None,
+    to: ToOpt = None,
+    policy: PolicyOpt = PolicyChoice.latest,
+    plan_file: Annotated[Path | None, typer.Option("--plan", help="Your test plan (YAML).")] = None,
+    queries: Annotated[Path | None, typer.Option("--queries", help="Your queries (SQL).")] = None,
+    post_update_sql: Annotated[
+        Path | None, typer.Option("--post-update-sql", help="SQL your deploy runs after it.")
+    ] = None,
+    package_hook: Annotated[
+        str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
+    ] = None,
+    pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
+    sample_rows: Annotated[int, typer.Option("--sample-rows", min=1)] = 100_000,
+    perf_queries: Annotated[
+        int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
+    ] = None,
+    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
+    keep_clone: Annotated[bool, typer.Option("--keep-clone", help="Keep the clone.")] = False,
+    history: Annotated[
+        str | None, typer.Option("--history", envvar="VECPATCH_HISTORY", help="History store.")
+    ] = None,
+    fmt: Annotated[StageFormat, typer.Option("--format", "-f")] = StageFormat.TABLE,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
+) -> None:
+    """Stage the planned update (baseline, update, after, compare, rollback drill).
+
+    Exit codes: 0 every critical case passed; 1 a critical case failed; 2 usage error.
+    """
+    opts = StageOptions(
+        policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
+        post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
+    )  # fmt: skip
+    run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    target = _staging(staging, clone_from, sandbox, targets_file, database, package_hook,
+                      pg_bin, sample_rows, run_id)  # fmt: skip
+    redacting_filter.add(*target.endpoint.secrets)
+    try:
+        with HistoryStore.open(history, secrets=target.endpoint.secrets) as store:
+            report = run_stage(target, opts, load_catalog(offline=True), store, info)
+    finally:
+        if target.kind == "clone" and target.sandbox is not None and not keep_clone:
+            target.sandbox.destroy()
+    _emit(report, fmt, output)
+    raise typer.Exit(int(report.exit_code))
+
+
+def _emit(report: StageReport, fmt: StageFormat, output: Path | None) -> None:
+    if output is not None:
+        write_atomic(output, render(report, fmt))
+        info(f"report written to {output}")
+    elif fmt is not StageFormat.TABLE:
+        typer.echo(render(report, fmt), nl=False)
+    if fmt is StageFormat.TABLE or output is not None:
+        render_table(report)
+
+
+def render_table(report: StageReport) -> None:
+    """The console summary: every case, then the verdict line."""
+    table = Table("case", "category", "crit", "verdict", "why", box=None, header_style="bold")
+    for c in report.cases:
+        style = _STYLE[c.verdict]
+        table.add_row(
+            c.id,
+            c.category.value,
+            "yes" if c.critical else "",
+            Text(c.verdict.value, style=style),
+            c.why,
+        )
+    out.print(table)
+    if report.drill:
+        drill = report.drill
+        restore = drill.get("restore_seconds")
+        out.print(f"rollback drill: {drill.get('outcome')}, restore {restore} s")
+    failed = ", ".join(c.id for c in report.critical_failures)
+    verdict = Text(report.verdict.value.upper(), style=_STYLE[report.verdict])
+    out.print(Text.assemble("stage ", verdict, f": pgvector {report.installed} -> {report.target}, "
+                            f"coverage {report.coverage:.0%}, {report.duration:.1f} s"
+                            + (f"; failed critical: {failed}" if failed else "")))  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the stage command to the main app."""
+    app.command()(stage)
