@@ -34,7 +34,14 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on ``port``.
+
+    PostgreSQL binds with SO_REUSEADDR, so connections of a just-stopped server lingering
+    in TIME_WAIT do not block a restart; the check must bind the same way, or a restarted
+    sandbox would move to another port and break every DSN that names the old one.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
