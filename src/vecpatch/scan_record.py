@@ -31,10 +31,7 @@ def record_scan(
     run_id = store.start_run(
         "scan", environment=envs.pop() if len(envs) == 1 else None, started_at=report.generated_at
     )
-    by_name = {f.target: f for f in facts}
-    store.record_scan_results(_scan_rows(run_id, report, by_name))
-    store.record_findings(_finding_rows(run_id, report))
-    _first_seen(store, catalog, report.generated_at)
+    record_rows(store, run_id, report, facts, catalog)
     findings = list(report.findings())
     store.finish_run(
         run_id,
@@ -48,6 +45,23 @@ def record_scan(
         },
     )
     return replace(report, run_id=run_id)
+
+
+def record_rows(
+    store: HistoryStore,
+    run_id: str,
+    report: ScanReport,
+    facts: Sequence[TargetFacts],
+    catalog: Catalog,
+) -> None:
+    """Facts and findings per database, and first-seen dates, under an existing run.
+
+    Also used by queue workers, which each record their target into one shared run.
+    """
+    by_name = {f.target: f for f in facts}
+    store.record_scan_results(_scan_rows(run_id, report, by_name))
+    store.record_findings(_finding_rows(run_id, report))
+    _first_seen(store, catalog, report.generated_at)
 
 
 def _scan_rows(

@@ -32,7 +32,7 @@ from vecpatch.findings import FindingKind
 from vecpatch.history.store import HistoryStore
 from vecpatch.report.model import ScanReport
 from vecpatch.scan import ScanOptions, assess, probe, target_secrets
-from vecpatch.scan_record import _finding_rows, _first_seen, _scan_rows
+from vecpatch.scan_record import record_rows
 from vecpatch.targets.model import Target
 
 QUEUE = "vecpatch"
@@ -132,10 +132,7 @@ def record_target(
     store: HistoryStore, run_id: str, report: ScanReport, facts: Any, catalog: Any
 ) -> None:
     """The rows a local scan writes for this target, under the shared run id."""
-    by_name = {f.target: f for f in facts}
-    store.record_scan_results(_scan_rows(run_id, report, by_name))
-    store.record_findings(_finding_rows(run_id, report))
-    _first_seen(store, catalog, report.generated_at)
+    record_rows(store, run_id, report, facts, catalog)
 
 
 def finish_if_complete(store: HistoryStore, run_id: str, expected: int) -> bool:
