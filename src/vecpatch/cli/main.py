@@ -41,16 +41,18 @@ def main(
     configure_logging(-1 if quiet else verbose)
 
 
-app.add_typer(sandbox.app, name="sandbox")
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(targets.app, name="targets")
+# The order of --help: the main job first, then the loop scan -> plan -> stage -> apply,
+# automation, measurement, and the supporting groups.
+demo.register(app)
 scan.register(app)
-apply.register(app)
 plan.register(app)
 stage.register(app)
-demo.register(app)
-metrics.register(app)
+apply.register(app)
 automation_cli.register(app)
+metrics.register(app)
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(targets.app, name="targets")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 def run() -> None:
