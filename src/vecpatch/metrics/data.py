@@ -91,8 +91,9 @@ _RELATIVE = re.compile(r"^(\d+)([dhw])$")
 
 
 def parse_since(text: str | None, now: datetime) -> datetime | None:
-    """``30d`` / ``12h`` / ``2w`` before *now*, or an ISO date or date-time (UTC if naive)."""
-    if not text:
+    """``30d`` / ``12h`` / ``2w`` before *now*, an ISO date or date-time (UTC if naive), or
+    ``all`` (None: from the beginning)."""
+    if not text or text.strip() == "all":
         return None
     found = _RELATIVE.match(text.strip())
     if found:

@@ -21,7 +21,8 @@ from vecpatch.metrics.scans import ScanView, is_exposure, latest_views, scan_vie
 
 def _worst(findings: list[FindingRecord]) -> str | None:
     exposed = [f.severity or "unknown" for f in findings if is_exposure(f)]
-    return max(exposed, key=severity_rank) if exposed else None
+    # "unknown" ranks as high (never waved through) but a known "high" names it better
+    return max(exposed, key=lambda s: (severity_rank(s), s != "unknown")) if exposed else None
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,16 @@ class FleetRow:
         }
 
 
+def _by_severity(findings: list[FindingRecord]) -> tuple[str, ...]:
+    """Exposed advisory ids, most severe first."""
+    ranked = {
+        f.advisory_id: severity_rank(f.severity or "unknown")
+        for f in findings
+        if is_exposure(f) and f.advisory_id
+    }
+    return tuple(sorted(ranked, key=lambda a: (-ranked[a], a)))
+
+
 def _next_action(findings: list[FindingRecord]) -> str:
     actionable = [f for f in findings if not f.muted and f.payload.get("next_action")]
     actionable = [f for f in actionable if f.kind != "NOT_INSTALLED"]
@@ -84,9 +95,7 @@ def fleet(data: HistoryData, scope: Scope = ALL) -> list[FleetRow]:
                 installed=row.pgvector_installed,
                 on_disk=row.pgvector_default,
                 advisories=tuple(sorted({f.advisory_id for f in vulnerable if f.advisory_id})),
-                exposed=tuple(
-                    sorted({f.advisory_id for f in findings if is_exposure(f) and f.advisory_id})
-                ),
+                exposed=_by_severity(findings),
                 severity=_worst(findings),
                 next_action=_next_action(findings),
             )

@@ -34,7 +34,7 @@ def bar_chart(chart_id: str, bars: Sequence[Bar], unit: str, limit: float | None
     if not bars:
         return Markup(f'<p class="empty" id="{escape(chart_id)}">no data in this period</p>')
     top = max([b.value for b in bars] + [limit or 0.0]) or 1.0
-    span = WIDTH - LABEL_WIDTH - 70
+    span = WIDTH - LABEL_WIDTH - 130
     height = len(bars) * (BAR_HEIGHT + 6) + 24
     parts = [
         f'<svg id="{escape(chart_id)}" class="chart" role="img" width="{WIDTH}" '

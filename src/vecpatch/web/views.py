@@ -19,6 +19,8 @@ from vecpatch.metrics.render import headline
 from vecpatch.web.charts import Bar, bar_chart, line_chart
 
 DAY = 86_400.0
+WINDOW_BARS = 25
+"""The vulnerability-window chart shows the longest windows only (all are in the JSON)."""
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,15 @@ def charts(snapshot: Snapshot) -> dict[str, Any]:
         )
         for e in m.update_cadence.events
     ]
+    longest = sorted(m.vulnerability_window.windows, key=lambda w: -w.seconds)[:WINDOW_BARS]
     windows = [
         Bar(
-            f"{w.database} {w.advisory_id}",
+            f"{w.target}/{w.database} {w.advisory_id}",
             w.seconds / DAY,
             w.seconds <= m.objectives.security_days * DAY,
             "open" if w.is_open else "",
         )
-        for w in m.vulnerability_window.windows
+        for w in longest
     ]
     return {
         "exposure": line_chart("chart-exposure", points, "exposed databases"),
@@ -89,4 +92,6 @@ def dashboard_context(snapshot: Snapshot, run_limit: int = 50) -> dict[str, Any]
         "charts": charts(snapshot),
         "metrics": snapshot.metrics.to_dict(),
         "runs": [run_row(r) for r in runs],
+        "windows_shown": min(WINDOW_BARS, len(snapshot.metrics.vulnerability_window.windows)),
+        "windows_total": len(snapshot.metrics.vulnerability_window.windows),
     }
