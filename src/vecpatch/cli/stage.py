@@ -45,7 +45,7 @@ def _staging(
         return from_sandbox(Sandbox.load(sandbox), run_id, database)
     target = gather([str(clone)], targets_file).targets[0]
     redacting_filter.add(*(v for v in [target.conninfo.get("password")] if v))
-    name = f"stage-clone-{run_id[:8]}"
+    name = f"stage-clone-{run_id}"
     info(f"cloning {target.name} into sandbox {name} (at most {sample_rows} rows per vector table)")
     return clone_from(target, run_id, name, sample_rows)
 
