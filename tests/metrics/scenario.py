@@ -2,8 +2,8 @@
 
 ``record_scenario`` drives the real ``vecpatch scan`` CLI and the real apply runner
 against three fresh sandboxes, and records two stage runs through the store exactly as
-``vecpatch stage`` does (run kind ``stage``, one ``StageCaseRecord`` per case, verdict
-``pass``/``fail``). Timeline:
+``vecpatch.stage.record`` does (run kind ``stage``, one ``StageCaseRecord`` per case,
+verdict ``pass``/``fail``, status ``passed``/``failed``, summary with from/to/coverage). Timeline:
 
 1. scan 1: alpha (16.4, pgvector 0.7.4: CVE-2026-3172 exposed), bravo (16.4, catalog 0.7.4
    with 0.8.5 on disk: not exposed), charlie (16.2, 0.6.2: CVE-2026-3172 exposed);
@@ -94,8 +94,11 @@ def _stage(history: str, verdicts: list[tuple[str, bool, str]]) -> str:
                     critical=critical, verdict=verdict, duration=0.1,
                 )
             )  # fmt: skip
-        passed = all(v == "pass" for _, c, v in verdicts if c)
-        store.finish_run(run_id, "pass" if passed else "fail", {"from": "0.7.4", "to": "0.8.5"})
+        critical = [v for _, c, v in verdicts if c]
+        coverage = sum(v == "pass" for v in critical) / len(critical)
+        summary = {"from": "0.7.4", "to": "0.8.5", "coverage": coverage}
+        status = "passed" if coverage == 1 else "failed"  # as vecpatch.stage.record does
+        store.finish_run(run_id, status, summary)
         return run_id
 
 

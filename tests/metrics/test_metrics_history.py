@@ -156,7 +156,12 @@ def test_incidents_and_exposure(scenario: Scenario, computed: Metrics) -> None:
     for f in findings:
         if not (f.kind == "VULNERABLE" and f.exposed and not f.muted and f.severity):
             continue
-        if f.target not in worst or severity_rank(f.severity) > severity_rank(worst[f.target]):
+        # highest severity; "unknown" ranks as high, and a known "high" names a tie better
+        rank = (severity_rank(f.severity), f.severity != "unknown")
+        if f.target not in worst or rank > (
+            severity_rank(worst[f.target]),
+            worst[f.target] != "unknown",
+        ):
             worst[f.target] = f.severity
     exposure = doc["exposure"]
     assert exposure["value"] == len(worst) and exposure["databases"] == 3

@@ -6,7 +6,8 @@ Its coverage is ``critical cases with a passing verdict / critical cases in the 
 the plan's count is the stage run summary's ``critical_total`` when it records one
 (cases that never ran then count as not passed), else the critical cases recorded. A
 stage run whose plan has no critical case scores 1 (as ``vecpatch stage`` reports it);
-an apply with no stage run before it scores 0.
+an apply with no stage run before it, or whose stage run recorded no case at all (it
+ended in ``error``), scores 0.
 
 Passing verdicts are ``pass`` (``vecpatch stage``), ``passed`` and ``ok``; ``skip`` and
 ``error`` are executed-but-not-passed.
@@ -33,10 +34,12 @@ class ApplyCoverage:
     stage_run_id: str | None
     critical: int
     passed: int
+    cases: int = 0
+    """Cases of any kind the stage run recorded (none: it ran nothing, e.g. ``error``)."""
 
     @property
     def ratio(self) -> float:
-        if self.stage_run_id is None:
+        if self.stage_run_id is None or self.cases == 0:
             return 0.0
         return self.passed / self.critical if self.critical else 1.0
 
@@ -56,11 +59,12 @@ def _coverage(data: HistoryData, apply_run: RunRecord, stages: list[RunRecord]) 
     if not before:
         return ApplyCoverage(apply_run.id, apply_run.started_at, None, 0, 0)
     stage = before[-1]
-    critical = [c for c in data.stage_cases if c.run_id == stage.id and c.critical]
+    recorded = [c for c in data.stage_cases if c.run_id == stage.id]
+    critical = [c for c in recorded if c.critical]
     passed = sum(1 for c in critical if c.verdict.lower() in PASSING)
     declared = (stage.summary or {}).get("critical_total")
     total = max(int(declared), len(critical)) if isinstance(declared, int) else len(critical)
-    return ApplyCoverage(apply_run.id, apply_run.started_at, stage.id, total, passed)
+    return ApplyCoverage(apply_run.id, apply_run.started_at, stage.id, total, passed, len(recorded))
 
 
 @dataclass(frozen=True)
