@@ -9,6 +9,7 @@ capability adds its step here, so the demo always shows the whole product.
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from vecpatch.catalog.store import load_catalog
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.cli.apply import CliUi, render_apply
 from vecpatch.cli.console import out
+from vecpatch.cli.metrics import print_metrics
 from vecpatch.cli.plan import plan_sql, render_plan
 from vecpatch.cli.scan_table import render_table
 from vecpatch.findings import count_by_severity
@@ -51,6 +53,7 @@ def demo(
 ) -> None:
     """Create a sandbox (PostgreSQL 16.4 + pgvector 0.7.4, sample data) and run vecpatch on it."""
     sandbox = _fresh_sandbox(pg, pgvector, rows)
+    shutil.rmtree(_demo_dir(), ignore_errors=True)  # each demo starts a fresh history
     try:
         catalog = load_catalog(offline=True)
         now = datetime.now(UTC)
@@ -64,6 +67,8 @@ def demo(
         _apply(sandbox, target, catalog, version)
         _step("5. Scan again")
         _scan(sandbox, catalog, datetime.now(UTC))
+        _step("6. Measure: the strategy's metrics from the history store")
+        print_metrics(_demo_history())
     finally:
         if keep:
             out.print(f"\nsandbox kept: `vecpatch sandbox dsn {DEMO_NAME}` gives its DSN")
