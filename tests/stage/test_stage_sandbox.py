@@ -8,6 +8,7 @@ sandbox is fresh because staging changes its packages and data.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -193,3 +194,29 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     with pytest.raises(UsageError) as raised:
         CliRunner().invoke(app, ["stage", *args], catch_exceptions=False)
     assert raised.value.exit_code == 2
+
+
+def test_staging_dsn_with_package_hook_and_drill(
+    fresh_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """A staging DSN: the package step (and the drill's old package) through the hook."""
+    sb = fresh_sandbox("16.4", "0.7.4", sample=True, rows=1000)
+    vecpatch = Path(sys.executable).parent / "vecpatch"
+    hook = f"{vecpatch} sandbox install-extension {sb.name} {{version}}"
+    out = tmp_path / "report.json"
+    args = ["stage", "--staging", sb.dsn(), "--to", "0.8.5", "--package-hook", hook]
+    args += ["--pg-bin", str(sb.bin_dir), "--perf-queries", "10", "--history", str(tmp_path / "h")]
+    result = CliRunner().invoke(app, [*args, "-f", "junit", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    suites = ET.fromstring(out.read_text())
+    assert suites.get("failures") == "0"
+    package = next(
+        tc for tc in suites.iter("testcase") if tc.get("name") == "compatibility.package"
+    )
+    assert package.find("failure") is None and package.find("skipped") is None
+    drill = next(tc for tc in suites.iter("testcase") if tc.get("name").endswith("rollback-drill"))
+    assert drill.find("failure") is None
+    assert sb.run_sql("SELECT extversion FROM pg_extension WHERE extname = 'vector'") == [
+        ("0.7.4",)
+    ]
+    assert sb._password() not in out.read_text() + result.output

@@ -269,12 +269,10 @@ def _after(
 
 
 def _timings(report: StageReport, before: Phase, after: Phase) -> None:
+    """Per-category seconds of both phases (``update``, ``backup`` and the drill apart)."""
     for phase in (before, after):
         for key, value in phase.timings.items():
             report.timings[key] = report.timings.get(key, 0.0) + value
-    report.timings["compatibility"] = report.timings.get("compatibility", 0.0) + report.timings.get(
-        "update", 0.0
-    )
 
 
 def _not_measured(specs: Sequence[CaseSpec], why: str) -> list[CaseResult]:
