@@ -58,6 +58,7 @@ def test_062_to_085_with_evidence_history_and_no_password_anywhere(
     assert [s["name"] for s in db["steps"]] == [
         "lock",
         "backup",
+        "baseline",
         "update",
         "verify",
         "stale-sessions",
@@ -128,3 +129,24 @@ def test_no_tty_without_yes_is_a_usage_error() -> None:
         cli("apply", "postgresql://nobody@127.0.0.1:1/x", "--soak", "0")
     assert raised.value.exit_code == 2
     assert "--yes" in raised.value.message
+
+
+def test_an_index_with_low_normal_recall_is_judged_against_itself(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """A fixed recall floor would refuse every update of a weak index; its own level does not."""
+    sb = sandbox_factory.fresh("16.4", "0.7.4", sample=True, rows=2000)
+    sb.run_sql("DROP INDEX items_embedding_hnsw")  # the planner must pick the weak index
+    with sb.connect() as conn:  # 32 probes of 1,000 lists: recall near 0.6 on these rows
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute(
+            "CREATE INDEX weak_ivf ON items USING ivfflat (embedding vector_l2_ops) "
+            "WITH (lists = 1000)"
+        )
+    sb.install_extension("0.8.5")
+    result = apply_cli(sb, tmp_path, "--to", "0.8.5", "--backup", "schema")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [db] = doc(result)["databases"]
+    [step] = [s for s in db["steps"] if s["name"] == "baseline"]
+    assert step["detail"]["recall"]["public.weak_ivf"] < 0.8  # below the fixed floor
+    assert extversion(sb) == "0.8.5"

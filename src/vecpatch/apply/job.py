@@ -18,6 +18,7 @@ from vecpatch.apply.model import ApplyOptions, Check, DatabaseRun, Outcome
 from vecpatch.apply.post import reconnect, run_action, stale_sessions, verify
 from vecpatch.apply.recorder import Recorder
 from vecpatch.apply.session import Endpoint, error_text
+from vecpatch.apply.smoke import Baseline, index_recalls
 from vecpatch.apply.soak import soak
 from vecpatch.apply.update import UpdateFailed, UpdateResult, run_update
 from vecpatch.plan import DatabasePlan, TargetPlan
@@ -37,6 +38,7 @@ class Job:
     window: str | None = None
     lock: ApplyLock | None = None
     notes: list[str] = field(default_factory=list)
+    baseline: Baseline = field(default_factory=dict)
 
     def release(self) -> None:
         if self.lock is not None:
@@ -51,6 +53,7 @@ def execute(job: Job, opts: ApplyOptions, rec: Recorder, backup_root: Path) -> N
             return
         if not _backup(job, opts, rec, backup_root):
             return
+        _baseline(job, rec)
         result = _update(job, opts, rec)
         if result is None:
             return
@@ -88,12 +91,28 @@ def _backup(job: Job, opts: ApplyOptions, rec: Recorder, backup_root: Path) -> b
         return False
 
 
+def _baseline(job: Job, rec: Recorder) -> None:
+    """Each index's recall before the update, from its own session (the update's stays fresh)."""
+    if not job.facts.indexes:
+        return
+    try:
+        with (
+            rec.step(job.run, "baseline") as detail,
+            job.endpoint.connect(autocommit=False) as conn,
+        ):
+            job.baseline = index_recalls(conn, job.facts)
+            conn.rollback()
+            detail["recall"] = dict(job.baseline)
+    except psycopg.Error as exc:
+        job.run.warnings.append(f"no recall baseline: {error_text(exc, job.endpoint)}")
+
+
 def _update(job: Job, opts: ApplyOptions, rec: Recorder) -> UpdateResult | None:
     run = job.run
     target = str(job.dplan.target)
     try:
         with rec.step(run, "update") as detail:
-            result = run_update(job.endpoint, target, job.facts, opts, run.sql)
+            result = run_update(job.endpoint, target, job.facts, opts, run.sql, job.baseline)
             detail.update(attempts=result.attempts, to=target)
         run.checks += result.checks
         run.committed_at = result.committed_at
@@ -134,7 +153,7 @@ def _after_commit(job: Job, opts: ApplyOptions, rec: Recorder, result: UpdateRes
     run = job.run
     problems: list[str] = []
     with rec.step(run, "verify") as detail:
-        checks = verify(job.endpoint, str(job.dplan.target), job.facts, opts)
+        checks = verify(job.endpoint, str(job.dplan.target), job.facts, opts, job.baseline)
         run.checks += checks
         problems += [f"{c.name}: {c.detail}" for c in checks if not c.ok]
         detail["checks"] = len(checks)

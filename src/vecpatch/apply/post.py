@@ -20,18 +20,24 @@ from vecpatch.apply.backup import extversion
 from vecpatch.apply.hooks import fill, run_hook
 from vecpatch.apply.model import ApplyOptions, Check
 from vecpatch.apply.session import Endpoint, error_text
-from vecpatch.apply.smoke import run_checks
+from vecpatch.apply.smoke import Baseline, run_checks
 from vecpatch.plan import Action
 from vecpatch.probe.facts import DatabaseFacts
 
 
-def verify(endpoint: Endpoint, target: str, db: DatabaseFacts, opts: ApplyOptions) -> list[Check]:
+def verify(
+    endpoint: Endpoint,
+    target: str,
+    db: DatabaseFacts,
+    opts: ApplyOptions,
+    baseline: Baseline | None = None,
+) -> list[Check]:
     """extversion and the smoke checks again, from a brand-new session."""
     try:
         with endpoint.connect(autocommit=False) as conn:
             found = extversion(conn)
             checks = [Check("extversion after COMMIT (new session)", found == target, f"{found}")]
-            checks += run_checks(conn, db, opts.recall_threshold)
+            checks += run_checks(conn, db, opts.recall_threshold, baseline)
             conn.rollback()
             return checks
     except psycopg.Error as exc:

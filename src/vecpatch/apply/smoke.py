@@ -11,6 +11,7 @@ legitimately differ.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import psycopg
@@ -21,6 +22,8 @@ from vecpatch.probe.facts import DatabaseFacts, VectorIndex
 
 K = 10
 QUERIES = 3
+TOLERANCE = 0.05
+"""How far below its own recall before the update an index may fall (same queries, same data)."""
 _PGVECTOR_TYPES = ("vector", "halfvec", "sparsevec")
 _OPERATORS = {
     "l2_ops": "<->",
@@ -85,17 +88,56 @@ def _first_line(exc: BaseException) -> str:
     return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
 
 
-def index_checks(conn: psycopg.Connection[Any], db: DatabaseFacts, threshold: float) -> list[Check]:
-    """One index scan per vector index on real rows, against exact search (recall@k)."""
+Baseline = dict[str, float]
+"""Recall@k per index (``schema.name``) measured before the update, in another session."""
+
+
+def _key(idx: VectorIndex) -> str:
+    return f"{idx.schema}.{idx.name}"
+
+
+def index_checks(
+    conn: psycopg.Connection[Any],
+    db: DatabaseFacts,
+    threshold: float,
+    baseline: Baseline | None = None,
+) -> list[Check]:
+    """One index scan per vector index on real rows, against exact search (recall@k).
+
+    An index passes at ``threshold``, or at its own recall before the update less a
+    small tolerance when that was lower: an index whose normal recall is low is not a
+    broken update, but a drop from its own level is.
+    """
     out = []
     for idx in db.indexes:
         name = f"index {idx.schema}.{idx.name} ({idx.method}, {', '.join(idx.opclasses)})"
+        floor = threshold
+        if baseline is not None and _key(idx) in baseline:
+            floor = min(threshold, baseline[_key(idx)] - TOLERANCE)
         try:
             with conn.transaction():
-                out.append(_index_check(conn, idx, name, threshold))
+                out.append(_index_check(conn, idx, name, floor))
         except psycopg.Error as exc:
             out.append(Check(name, False, _first_line(exc)))
     return out
+
+
+def index_recalls(conn: psycopg.Connection[Any], db: DatabaseFacts) -> Baseline:
+    """The recall of every checkable index now (the baseline for :func:`index_checks`)."""
+    found: Baseline = {}
+    for idx in db.indexes:
+        try:
+            with conn.transaction():
+                check = _index_check(conn, idx, _key(idx), 0.0)
+        except psycopg.Error:
+            continue
+        recall = _RECALL.match(check.detail)
+        if recall and not check.skipped:
+            found[_key(idx)] = float(recall.group(1))
+    return found
+
+
+_RECALL = re.compile(r"recall@\d+ ([0-9.]+)")
 
 
 def _index_check(
@@ -159,6 +201,11 @@ def _recall(approx: list[float], exact: list[float]) -> float:
     return hits / len(exact)
 
 
-def run_checks(conn: psycopg.Connection[Any], db: DatabaseFacts, threshold: float) -> list[Check]:
+def run_checks(
+    conn: psycopg.Connection[Any],
+    db: DatabaseFacts,
+    threshold: float,
+    baseline: Baseline | None = None,
+) -> list[Check]:
     """Type round trips and index checks; ``conn`` must be inside a transaction."""
-    return [*type_checks(conn, db), *index_checks(conn, db, threshold)]
+    return [*type_checks(conn, db), *index_checks(conn, db, threshold, baseline)]

@@ -23,7 +23,7 @@ from psycopg import errors, sql
 from vecpatch.apply.backup import extversion
 from vecpatch.apply.model import ApplyOptions, Check
 from vecpatch.apply.session import Endpoint, error_text
-from vecpatch.apply.smoke import run_checks
+from vecpatch.apply.smoke import Baseline, run_checks
 from vecpatch.probe.facts import DatabaseFacts
 
 BASE_DELAY = 0.2
@@ -67,7 +67,12 @@ def statements(target: str, opts: ApplyOptions) -> list[sql.Composed]:
 
 
 def run_update(
-    endpoint: Endpoint, target: str, db: DatabaseFacts, opts: ApplyOptions, log: list[str]
+    endpoint: Endpoint,
+    target: str,
+    db: DatabaseFacts,
+    opts: ApplyOptions,
+    log: list[str],
+    baseline: Baseline | None = None,
 ) -> UpdateResult:
     """Run the update with bounded retries on lock timeouts; raise :class:`UpdateFailed`."""
     deadline = time.monotonic() + opts.retry_budget
@@ -75,7 +80,7 @@ def run_update(
     while True:
         attempt += 1
         try:
-            return _attempt(endpoint, target, db, opts, log, attempt)
+            return _attempt(endpoint, target, db, opts, log, attempt, baseline)
         except errors.LockNotAvailable as exc:
             delay = min(MAX_DELAY, BASE_DELAY * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
             if time.monotonic() + delay > deadline:
@@ -94,6 +99,7 @@ def _attempt(
     opts: ApplyOptions,
     log: list[str],
     attempt: int,
+    baseline: Baseline | None = None,
 ) -> UpdateResult:
     commit_sent = False
     try:
@@ -109,7 +115,7 @@ def _attempt(
             conn.execute(stmt)
         found = extversion(conn)
         result.checks.append(Check("extversion before COMMIT", found == target, f"{found}"))
-        result.checks += run_checks(conn, db, opts.recall_threshold)
+        result.checks += run_checks(conn, db, opts.recall_threshold, baseline)
         result.checks += [check(conn) for check in opts.extra_checks]
         failed = [c for c in result.checks if not c.ok]
         if failed:
