@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import sys
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,7 @@ from vecpatch.cli.console import out
 from vecpatch.cli.metrics import print_metrics
 from vecpatch.cli.plan import plan_sql, render_plan
 from vecpatch.cli.scan_table import render_table
+from vecpatch.cli.stage import render_table as render_stage
 from vecpatch.findings import count_by_severity
 from vecpatch.history.store import HistoryStore
 from vecpatch.paths import state_dir
@@ -38,9 +40,17 @@ from vecpatch.plan import PlanPolicy, Policy, build_plan
 from vecpatch.sandbox import Sandbox, available_pairs
 from vecpatch.scan import ScanOptions, assess, probe
 from vecpatch.scan_record import record_scan
+from vecpatch.stage import StageOptions, run_stage
+from vecpatch.stage.clone import clone_from
 from vecpatch.targets import Target
 
 DEMO_NAME = "vecpatch-demo"
+DEMO_QUERIES = """\
+-- name: items-per-bucket
+SELECT id % 10 AS bucket, count(*) FROM items GROUP BY 1 ORDER BY 1;
+-- name: nearest-to-item-1
+SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM items WHERE id = 1) LIMIT 10;
+"""
 
 
 def demo(
@@ -63,11 +73,14 @@ def demo(
         target = _scan(sandbox, catalog, now)
         _step("3. Plan: the checked update path")
         version = _plan(sandbox, target, catalog, now)
-        _step("4. Apply: backup, checked update in a fresh session, verification, evidence")
+        _step("4. Stage: the test plan on a clone of this database, before vs after")
+        _stage(target, catalog, version, rows)
+        _step("5. Apply: package step, backup, checked update in a fresh session, evidence")
+        _package_step(sandbox, target, catalog, version)
         _apply(sandbox, target, catalog, version)
-        _step("5. Scan again")
+        _step("6. Scan again")
         _scan(sandbox, catalog, datetime.now(UTC))
-        _step("6. Measure: the strategy's metrics from the history store")
+        _step("7. Measure: the strategy's metrics from the history store")
         print_metrics(_demo_history())
     finally:
         if keep:
@@ -142,16 +155,49 @@ def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> 
         key=PgvectorVersion.parse,
     )
     out.print(
-        f"The package step, as apt or dnf would do it: the sandbox installs pgvector {newest} "
-        "(the newest build it has for this major) on disk. The running server keeps going."
+        f"The sandbox can install pgvector {newest} at most for PostgreSQL {sandbox.pg_major}; "
+        f"the demo pins the update to it (vecpatch plan --to {newest} --sql):"
     )
-    sandbox.install_extension(newest)
-    facts = probe([target], ScanOptions())
     pinned = build_plan(facts, catalog, PlanPolicy(Policy.PINNED, newest), now)
-    render_plan(out, pinned)
-    out.print("The exact statements (vecpatch plan --sql):")
     out.print(plan_sql(pinned), markup=False, highlight=False)
     return newest
+
+
+def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> None:
+    out.print(
+        "A clone sandbox gets production's schema (pg_dump --schema-only) and a sample of "
+        "every vector table (read-only queries); the plan runs there before and after the update."
+    )
+    queries = _demo_dir() / "queries.sql"
+    queries.write_text(DEMO_QUERIES, encoding="utf-8")
+    out.print(f"Your own queries are regression cases too (here {queries}).")
+    run_id = str(uuid.uuid4())
+    staging = clone_from(target, run_id, f"{DEMO_NAME}-stage", rows)
+    try:
+        with HistoryStore.open(_demo_history()) as store:
+            report = run_stage(
+                staging,
+                StageOptions(
+                    policy=PlanPolicy(Policy.PINNED, version),
+                    queries_file=queries,
+                    perf_queries=20,
+                ),
+                catalog,
+                store,
+                progress=lambda message: out.print(f"  [dim]{message}[/]"),
+            )
+    finally:
+        if staging.sandbox is not None:
+            staging.sandbox.destroy()
+    render_stage(report)
+
+
+def _package_step(sandbox: Sandbox, target: Target, catalog: Catalog, version: str) -> None:
+    out.print(
+        f"The package step, as apt or dnf would do it: the sandbox installs pgvector {version} "
+        "on disk while the server keeps running."
+    )
+    sandbox.install_extension(version)
 
 
 def _apply(sandbox: Sandbox, target: Target, catalog: Catalog, version: str) -> None:
