@@ -26,6 +26,8 @@ from platformdirs import user_cache_path
 from vecpatch.sandbox import Sandbox, destroy_all
 from vecpatch.sandbox.testing import SandboxFactory
 
+from .pg15 import pg15_url  # noqa: F401  (a session fixture for every test module)
+
 _SBX_PREFIX = "vecpatch-sbx-"
 _session_dirs: list[Path] = []
 
