@@ -158,9 +158,35 @@ def _run(
     if committed:
         report.cases += judge.functional_cases(specs, before, after)
         report.cases += judge.regression_cases(specs, work.queries, before, after)
-        report.cases += judge.performance_cases(specs, work, before, after)
+        cases = judge.performance_cases(specs, work, before, after)
+        report.cases += confirm_latency(staging, work, before, cases)
     else:
         report.cases += _not_measured(specs, "the update did not commit: nothing to compare")
+
+
+def confirm_latency(
+    staging: Staging, work: Workload, before: Phase, cases: list[CaseResult]
+) -> list[CaseResult]:
+    """Re-measure an index whose latency case failed; keep the failure only if it reproduces.
+
+    Latency is the one measurement a busy machine can move on its own (another job on the
+    same cores during the "after" phase). A regression the update caused shows up again; a
+    burst of contention does not. Both measurements are kept in the case's why.
+    """
+    spec = work.spec("index-latency")
+    by_name = {perf.label(idx): idx for idx in work.indexes}
+    out: list[CaseResult] = []
+    for case in cases:
+        name = case.id.removeprefix(f"{spec.id}.") if spec is not None else ""
+        if spec is None or case.check != spec.check or not case.failed or name not in by_name:
+            out.append(case)
+            continue
+        k = int(spec.expect("k", 10))
+        again = perf.measure(staging.endpoint, by_name[name], work.samples.get(name, []), k, 0)
+        second = judge.JUDGES[spec.check](spec, name, before.indexes[name], again)
+        second.why = f"{second.why} (re-measured; first measurement: {case.why})"
+        out.append(second)
+    return out
 
 
 def _workload(
