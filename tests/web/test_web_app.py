@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from vecpatch.cli.main import app as cli_app
 from vecpatch.errors import UsageError
 from vecpatch.history import FindingRecord, HistoryStore, ScanRecord
-from vecpatch.web import WebSettings, create_app
+from vecpatch.web.app import WebSettings, create_app
 from vecpatch.web.source import HistorySource
 
 TOKEN = "t0ken-for-tests-0123456789"

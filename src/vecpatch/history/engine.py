@@ -15,8 +15,6 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -78,6 +76,9 @@ def upgrade(engine: Engine) -> None:
     The migration scripts are found through the package (``importlib.resources``),
     never the current directory, so this works from any installed copy.
     """
+    from alembic import command  # imported here: Alembic is heavy and only needed on open
+    from alembic.config import Config
+
     migrations = files("vecpatch.history") / "migrations"
     with as_file(migrations) as location, engine.begin() as conn:
         if engine.dialect.name == "postgresql":

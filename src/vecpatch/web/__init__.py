@@ -1,5 +1,5 @@
-"""``vecpatch serve``: a read-only dashboard, JSON API and Prometheus endpoint over the history."""
+"""``vecpatch serve``: a read-only dashboard, JSON API and Prometheus endpoint over the history.
 
-from vecpatch.web.app import WebSettings, create_app
-
-__all__ = ["WebSettings", "create_app"]
+The FastAPI app lives in :mod:`vecpatch.web.app`; it is not imported here, so commands that
+only need the views (``metrics``, ``report``) do not pay for loading FastAPI.
+"""
