@@ -28,6 +28,7 @@ from vecpatch.catalog.facts import ServerFacts as MatchFacts
 from vecpatch.catalog.match import match
 from vecpatch.catalog.model import Catalog, Product, Release
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
+from vecpatch.placeholders import fill
 from vecpatch.probe.facts import DatabaseFacts, ServerFacts, TargetFacts
 
 
@@ -519,7 +520,8 @@ def package_step(
     """How to get pgvector ``version`` on disk for ``pg_major``, per platform (or a hook)."""
     hook = None
     if policy.package_hook:
-        hook = policy.package_hook.format(host=facts.host, pg_major=pg_major, version=version)
+        values = {"host": facts.host, "pg_major": pg_major, "version": version}
+        hook = fill(policy.package_hook, values)
     return PackageStep(
         version=version,
         pg_major=pg_major,

@@ -16,9 +16,10 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.apply.binaries import find_tool
-from vecpatch.apply.hooks import fill, run_hook
+from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.apply.session import Endpoint
+from vecpatch.placeholders import fill
 from vecpatch.probe.facts import DatabaseFacts
 
 

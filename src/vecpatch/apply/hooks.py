@@ -7,7 +7,6 @@ only) for the evidence. The database password reaches them only as ``PGPASSWORD`
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 import time
 from collections.abc import Mapping
@@ -30,14 +29,6 @@ class HookResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
-
-
-def fill(template: str, values: Mapping[str, str]) -> str:
-    """Fill ``{name}`` placeholders with shell-quoted values; unknown ones stay as they are."""
-    out = template
-    for key, value in values.items():
-        out = out.replace("{" + key + "}", shlex.quote(value))
-    return out
 
 
 def run_hook(

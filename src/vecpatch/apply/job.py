@@ -6,6 +6,7 @@ unchanged (exit 1), a failure after it ends with "post-commit" and what to do ne
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,4 +221,7 @@ def _stale(job: Job, opts: ApplyOptions, rec: Recorder, result: UpdateResult) ->
 
 
 def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)[:80]
+    """A folder name for a target or database: readable, and unique (a hash of the raw name),
+    so ``a b`` and ``a_b`` never share one backup folder."""
+    readable = "".join(c if c.isalnum() or c in "._-" else "_" for c in text)[:60]
+    return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"

@@ -17,10 +17,11 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.apply.backup import extversion
-from vecpatch.apply.hooks import fill, run_hook
+from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.model import ApplyOptions, Check
 from vecpatch.apply.session import Endpoint, error_text
 from vecpatch.apply.smoke import Baseline, run_checks
+from vecpatch.placeholders import fill
 from vecpatch.plan import Action
 from vecpatch.probe.facts import DatabaseFacts
 
@@ -57,6 +58,9 @@ def run_action(endpoint: Endpoint, action: Action, log: list[str]) -> Check:
     log.append(action.sql)
     try:
         with endpoint.connect() as conn:
+            # A concurrent rebuild of a large index takes as long as it takes; cancelling it
+            # would leave an invalid index behind.
+            conn.execute(sql.SQL("SET statement_timeout = 0"))
             conn.execute(sql.SQL(action.sql))  # composed by the planner with psycopg.sql
         return Check(f"action: {action.description}", True, "; ".join(progress[-3:]))
     except psycopg.Error as exc:
@@ -106,6 +110,27 @@ def stale_sessions(endpoint: Endpoint, cutoff: datetime) -> list[dict[str, Any]]
     ]
 
 
+def _terminate(endpoint: Endpoint, sessions: list[dict[str, Any]]) -> str:
+    """``pg_terminate_backend`` each stale session; a refusal is reported, not raised."""
+    done, refused = 0, []
+    try:
+        with endpoint.connect() as conn:
+            # The timeout argument exists from PostgreSQL 14 on.
+            waits = conn.info.server_version >= 140000
+            for s in sessions:
+                args = [sql.Literal(s["pid"]), *([sql.Literal(5000)] if waits else [])]
+                query = sql.SQL("SELECT pg_terminate_backend({})").format(sql.SQL(", ").join(args))
+                try:
+                    row = conn.execute(query).fetchone()
+                    done += bool(row and row[0])
+                except psycopg.Error as exc:
+                    refused.append(f"pid {s['pid']}: {error_text(exc, endpoint)}")
+    except psycopg.Error as exc:
+        refused.append(error_text(exc, endpoint))
+    how = f"terminated {done} of {len(sessions)}"
+    return how + (f"; refused: {'; '.join(refused)}" if refused else "")
+
+
 def reconnect(
     endpoint: Endpoint, sessions: list[dict[str, Any]], opts: ApplyOptions, cutoff: datetime
 ) -> tuple[Check, list[dict[str, Any]]]:
@@ -119,14 +144,7 @@ def reconnect(
         result = run_hook(command, env, endpoint.secrets)
         how = f"hook exited {result.returncode}"
     else:
-        done = 0
-        with endpoint.connect() as conn:
-            for s in sessions:
-                row = conn.execute(
-                    sql.SQL("SELECT pg_terminate_backend({}, 5000)").format(sql.Literal(s["pid"]))
-                ).fetchone()
-                done += bool(row and row[0])
-        how = f"terminated {done} of {len(sessions)}"
+        how = _terminate(endpoint, sessions)
     time.sleep(0.2)
     remaining = stale_sessions(endpoint, cutoff)
     ok = not remaining

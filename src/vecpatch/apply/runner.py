@@ -90,7 +90,7 @@ def run_apply(
     runs: list[DatabaseRun] = []
     notes: list[str] = []
     jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, started)
-    _parallel(opts, jobs, lambda j: _prepare(j, opts))
+    _parallel(opts, jobs, _guarded(lambda j: _prepare(j, opts)))
     ready = [j for j in jobs if j.run.outcome is Outcome.NOTHING]
     for job in jobs:
         runs.append(job.run)
@@ -102,7 +102,7 @@ def run_apply(
         ready = _confirmed(ready, opts, ui)
         ready = targetsteps.run_target_steps(ready, opts, rec, catalog, by_name, environ, notes, ui)
         backup_root = (opts.backup_dir or state_dir() / "backups") / run_id
-        _parallel(opts, ready, lambda j: execute(j, opts, rec, backup_root))
+        _parallel(opts, ready, _guarded(lambda j: execute(j, opts, rec, backup_root)))
     for job in jobs:
         job.release()
     result = ApplyResult(run_id, worst([r.outcome for r in runs]), tuple(runs), None, tuple(notes))
@@ -153,6 +153,7 @@ def _jobs(
                 dplan.database,
                 resolved.for_database(dplan.database),
                 f"vecpatch apply {run_id}",
+                max(1, round(opts.statement_timeout * 1000)),
             )
             job = Job(tplan, dplan, dbfacts[dplan.database], endpoint, run, tfacts.server.major)
             job.window = window
@@ -208,6 +209,29 @@ def _confirmed(jobs: list[Job], opts: ApplyOptions, ui: Ui) -> list[Job]:
             job.run.reasons.append("not confirmed by the operator")
             job.release()
     return kept
+
+
+def _guarded(fn: Callable[[Job], None]) -> Callable[[Job], None]:
+    """One database's unexpected error is its own result, never the end of the whole run.
+
+    After COMMIT it is reported as a post-commit failure (the update did happen); before,
+    as a failure with the database unchanged. The evidence and history are still written.
+    """
+
+    def run(job: Job) -> None:
+        try:
+            fn(job)
+        except Exception as exc:  # any error must become data, not a crash
+            text = job.endpoint.clean(f"{type(exc).__name__}: {exc}")
+            if job.run.committed_at is not None:
+                job.run.outcome = Outcome.POST_COMMIT_FAILED
+                job.run.next_steps.append("check the database, then re-run apply")
+            elif job.run.outcome is Outcome.NOTHING:
+                job.run.outcome = Outcome.FAILED
+            job.run.reasons.append(f"unexpected error: {text}")
+            job.release()
+
+    return run
 
 
 def _parallel(opts: ApplyOptions, jobs: list[Job], fn: Callable[[Job], None]) -> None:

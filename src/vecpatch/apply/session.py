@@ -27,6 +27,9 @@ class Endpoint:
     database: str
     info: ConnInfo = field(repr=False)
     application_name: str = "vecpatch apply"
+    statement_timeout_ms: int | None = None
+    """Overrides the target's scanning timeout for this run's sessions (verification of a
+    large table, row counts): the update's own transaction sets its limit again locally."""
 
     @property
     def host(self) -> str:
@@ -44,6 +47,9 @@ class Endpoint:
         params: dict[str, Any] = dict(self.info.params)
         params["dbname"] = dbname or self.database
         params["application_name"] = self.application_name
+        if self.statement_timeout_ms is not None:
+            extra = f"-c statement_timeout={self.statement_timeout_ms}"
+            params["options"] = f"{params.get('options') or ''} {extra}".strip()
         return make_conninfo(**params)
 
     def connect(

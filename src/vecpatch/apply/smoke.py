@@ -124,6 +124,7 @@ def index_checks(
 
 def index_recalls(conn: psycopg.Connection[Any], db: DatabaseFacts) -> Baseline:
     """The recall of every checkable index now (the baseline for :func:`index_checks`)."""
+    _extension_path(conn, db)
     found: Baseline = {}
     for idx in db.indexes:
         try:
@@ -208,4 +209,13 @@ def run_checks(
     baseline: Baseline | None = None,
 ) -> list[Check]:
     """Type round trips and index checks; ``conn`` must be inside a transaction."""
+    _extension_path(conn, db)
     return [*type_checks(conn, db), *index_checks(conn, db, threshold, baseline)]
+
+
+def _extension_path(conn: psycopg.Connection[Any], db: DatabaseFacts) -> None:
+    """Resolve the checks' casts and operators in pgvector's own schema, whatever the role's
+    ``search_path`` (for the rest of this transaction only)."""
+    schema = db.pgvector.schema
+    if schema:
+        _local(conn, "search_path", f"{sql.Identifier(schema).as_string(conn)}, pg_catalog")

@@ -16,12 +16,13 @@ from typing import Any
 
 import psycopg
 
-from vecpatch.apply.hooks import fill, run_hook
+from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.job import Job
 from vecpatch.apply.model import ApplyOptions, Outcome, Step
 from vecpatch.apply.preflight import plan_reasons
 from vecpatch.apply.recorder import Recorder
 from vecpatch.catalog.model import Catalog
+from vecpatch.placeholders import fill
 from vecpatch.plan import Status, plan_target
 from vecpatch.scan import ScanOptions, probe
 from vecpatch.targets import Target

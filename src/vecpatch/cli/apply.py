@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from vecpatch.apply import ApplyOptions, ApplyResult, BackupKind, run_apply
 from vecpatch.apply.rollback import RollbackOptions, RollbackResult, run_rollback
@@ -37,6 +38,15 @@ def seconds(text: str) -> float:
     if not found:
         raise typer.BadParameter(f"not a duration: {text!r} (e.g. 2s, 500ms, 1m)")
     return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def positive(value: float, option: str) -> float:
+    """A timeout of 0 means "no limit" to PostgreSQL: refuse it where a limit is the point."""
+    if value < 0.001:
+        raise typer.BadParameter(
+            "must be at least 1ms (0 would disable the limit)", param_hint=option
+        )
+    return value
 
 
 class CliUi:
@@ -118,7 +128,8 @@ def apply(
     opts = ApplyOptions(
         policy=policy, to=to, backup=backup, backup_command=backup_command,
         backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now, yes=yes,
-        lock_timeout=seconds(lock_timeout), statement_timeout=seconds(statement_timeout),
+        lock_timeout=positive(seconds(lock_timeout), "--lock-timeout"),
+        statement_timeout=positive(seconds(statement_timeout), "--statement-timeout"),
         retry_budget=seconds(retry_budget), reconnect_stale=reconnect_stale,
         reconnect_hook=reconnect_hook, soak=seconds(soak), dry_run=dry_run,
         evidence_dir=evidence_dir, pg_bin=pg_bin, pg_minor_hook=pg_minor_hook,
@@ -148,12 +159,12 @@ def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> Non
     for d in result.databases:
         why = [*d.reasons, *d.warnings, *(f"next: {s}" for s in d.next_steps)]
         table.add_row(
-            d.target, d.database, d.installed or "-", d.to or "-", d.outcome.value,
-            redact_text("\n".join(why), secrets),
+            Text(d.target), Text(d.database), d.installed or "-", d.to or "-", d.outcome.value,
+            Text(redact_text("\n".join(why), secrets)),
         )  # fmt: skip
     out.print(table)
     for note in result.notes:
-        err.print(f"[yellow]note:[/] {redact_text(note, secrets)}")
+        err.print(Text.assemble(("note: ", "yellow"), redact_text(note, secrets)))
     info(f"run {result.run_id}: {result.outcome.value}; evidence in {result.evidence_dir}")
 
 

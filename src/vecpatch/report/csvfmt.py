@@ -34,9 +34,9 @@ def render(report: ScanReport) -> str:
         for f in target.all_findings():
             writer.writerow(
                 [
-                    f.target,
+                    _safe(f.target),
                     target.environment or "",
-                    f.database or "",
+                    _safe(f.database or ""),
                     f.kind.value,
                     f.severity,
                     f.id or "",

@@ -17,9 +17,10 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from vecpatch.apply.hooks import fill, run_hook
+from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.session import Endpoint
 from vecpatch.errors import UsageError, VecpatchError
+from vecpatch.placeholders import fill
 from vecpatch.sandbox import Sandbox
 from vecpatch.stage.db import first_line, scalar
 from vecpatch.stage.model import Check
