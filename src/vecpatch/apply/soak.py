@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -51,6 +51,29 @@ def soak(endpoint: Endpoint, seconds: float, since: datetime) -> dict[str, Any]:
     return report
 
 
+_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: ([A-Z]{2,5}|[+-]\d{2}))?")
+
+
+def _after(line: str, since: datetime) -> bool:
+    """Whether a log line was written after ``since`` (the update's COMMIT).
+
+    Lines from before the update (an earlier failed attempt, another database's old error)
+    must not fail this apply's soak. The default ``log_line_prefix`` starts with ``%m``;
+    a line whose time cannot be read is kept (when in doubt, report).
+    """
+    found = _STAMP.match(line)
+    if found is None:
+        return True
+    try:
+        stamp = datetime.fromisoformat(found.group(1))
+    except ValueError:
+        return True
+    zone = found.group(2)
+    if zone in (None, "UTC", "GMT"):
+        return stamp.replace(tzinfo=UTC) >= since
+    return True
+
+
 def _log_errors(conn: psycopg.Connection[Any], since: datetime) -> tuple[list[str], str]:
     try:
         files = conn.execute(
@@ -74,6 +97,8 @@ def _log_errors(conn: psycopg.Connection[Any], since: datetime) -> tuple[list[st
         except psycopg.Error:
             continue
         text = str(row[0]) if row else ""
-        found += [line for line in text.splitlines() if _PATTERN.search(line)][-20:]
+        found += [
+            line for line in text.splitlines() if _PATTERN.search(line) and _after(line, since)
+        ][-20:]
     note = f"read {len(files)} log file(s)" if files else "no log file written since the update"
     return found, note
