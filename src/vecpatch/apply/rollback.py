@@ -102,7 +102,7 @@ def run_rollback(
     run_id = store.start_run("rollback")
     result = RollbackResult(run_id, apply_run_id, "restored")
     for b in backups:
-        doc = _restore_one(by_name[str(b["target"])], b, opts, store, run_id)
+        doc = restore_backup(by_name[str(b["target"])], b, opts, store, run_id)
         result.databases.append(doc)
         if doc["outcome"] != "restored":
             result.outcome = "failed"
@@ -110,9 +110,13 @@ def run_rollback(
     return result
 
 
-def _restore_one(
+def restore_backup(
     target: Target, b: Mapping[str, Any], opts: RollbackOptions, store: HistoryStore, run_id: str
 ) -> dict[str, Any]:
+    """Restore one recorded backup and verify extversion and row counts against it.
+
+    Public because staging's rollback drill uses exactly this procedure.
+    """
     database = str(b["database"])
     doc: dict[str, Any] = {"target": target.name, "database": database, "notes": []}
     resolved = resolve_conninfo(target)

@@ -24,7 +24,7 @@ from vecpatch.apply.backup import BackupFailed, take_backup
 from vecpatch.apply.binaries import BinariesNotFound
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.apply.rollback import RollbackOptions
-from vecpatch.apply.rollback import _restore_one as rollback_restore
+from vecpatch.apply.rollback import restore_backup as rollback_restore
 from vecpatch.history.store import HistoryStore
 from vecpatch.probe.facts import DatabaseFacts
 from vecpatch.stage.model import Check
