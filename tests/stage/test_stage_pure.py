@@ -9,7 +9,9 @@ import pytest
 from vecpatch.errors import UsageError
 from vecpatch.stage import stats
 from vecpatch.stage.clone import nearest_pair
-from vecpatch.stage.model import Category
+from vecpatch.stage.model import Category, Verdict
+from vecpatch.stage.perf import IndexMeasure
+from vecpatch.stage.perfjudge import judge_build
 from vecpatch.stage.queries import derived_name, parse_queries
 from vecpatch.stage.testplan import load_plan
 
@@ -92,3 +94,19 @@ def test_nearest_pair_prefers_the_same_pgvector_then_the_closest_minor() -> None
     assert nearest_pair("16.1", "0.7.0").pgvector == "0.7.4"
     with pytest.raises(UsageError):
         nearest_pair("11.22", "0.5.1")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "verdict"),
+    [
+        (0.02, 0.05, Verdict.PASS),  # +150 %, but 30 ms is one busy moment
+        (1.0, 1.2, Verdict.PASS),  # +20 %: within the allowed +50 %
+        (1.0, 2.0, Verdict.FAIL),  # +100 % and a second slower
+    ],
+)
+def test_build_time_fails_only_beyond_ratio_and_noise_floor(
+    before: float, after: float, verdict: Verdict
+) -> None:
+    spec = next(c for c in load_plan() if c.check == "index-build")
+    measure = [IndexMeasure("i", build_seconds=s, build_rows=1000) for s in (before, after)]
+    assert judge_build(spec, "i", *measure).verdict is verdict
