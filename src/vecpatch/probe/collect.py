@@ -18,12 +18,13 @@ from typing import Any, Literal
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from vecpatch.probe import queries
+from vecpatch.probe import queries, scram
 from vecpatch.probe.errors import classify
 from vecpatch.probe.facts import (
     DatabaseFacts,
     DatabaseFailure,
     Failure,
+    FailureKind,
     ServerFacts,
     TargetFacts,
 )
@@ -48,8 +49,11 @@ class ProbeRequest:
     failure: Failure | None = None
 
 
-def session_conninfo(req: ProbeRequest, dbname: str | None = None) -> str:
-    """The conninfo for one read-only probe session (``dbname`` overrides the DSN's)."""
+def session_conninfo(
+    req: ProbeRequest, dbname: str | None = None, keys: scram.ScramKeys | None = None
+) -> str:
+    """The conninfo for one read-only probe session (``dbname`` overrides the DSN's;
+    ``keys`` replace the password)."""
     params = conninfo_to_dict(req.conninfo)
     options = str(params.get("options") or "")
     extra = (
@@ -64,6 +68,8 @@ def session_conninfo(req: ProbeRequest, dbname: str | None = None) -> str:
     }
     if dbname is not None:
         overrides["dbname"] = dbname
+    if keys is not None:
+        overrides.update(keys.conninfo())
     return make_conninfo(req.conninfo, **overrides)
 
 
@@ -82,13 +88,39 @@ class _Probe:
         self.req = req
         self.limit = limit
         self.package: dict[str, Any] = {}
+        self.keys: scram.ScramKeys | None = None
 
     async def _connect(self, dbname: str | None) -> psycopg.AsyncConnection[Any]:
-        conninfo = session_conninfo(self.req, dbname)
+        keys = self.keys
+        if keys is not None:
+            try:
+                return await self._open(session_conninfo(self.req, dbname, keys))
+            except psycopg.OperationalError as exc:
+                if classify(exc).kind is not FailureKind.AUTH_FAILED:
+                    raise
+                # Another auth method for this database, or a pooler with its own salt:
+                # the password works wherever the keys do not; stop trying them.
+                if self.keys is keys:
+                    self.keys = None
+        return await self._open(session_conninfo(self.req, dbname))
+
+    async def _open(self, conninfo: str) -> psycopg.AsyncConnection[Any]:
         return await asyncio.wait_for(
             psycopg.AsyncConnection.connect(conninfo, autocommit=True),
             timeout=self.req.connect_timeout + 1,
         )
+
+    async def _derive_keys(self, conn: psycopg.AsyncConnection[Any], others: int) -> None:
+        """SCRAM keys for the other databases, when there are some and it is provably safe."""
+        params = conninfo_to_dict(self.req.conninfo)
+        password = str(params.get("password") or "")
+        single_host = "," not in str(params.get("host") or "")
+        if others < 2 or not password or not single_host:
+            return
+        try:
+            self.keys = await scram.read_keys(conn, password)
+        except psycopg.Error:
+            self.keys = None
 
     async def _fetch(self, conn: psycopg.AsyncConnection[Any], query: Any) -> Any:
         cur = await conn.execute(query)
@@ -102,6 +134,7 @@ class _Probe:
             async with conn:
                 server = server_facts(await self._fetch(conn, queries.SERVER))
                 names = [r[0] for r in await (await conn.execute(queries.DATABASES)).fetchall()]
+                await self._derive_keys(conn, self._visits(names))
                 self.package = await self._fetch(conn, queries.PACKAGE)
                 own = database_facts(await self._fetch(conn, queries.DATABASE), self.package)
         return server, names, own
@@ -114,7 +147,7 @@ class _Probe:
                     doc = await self._fetch(conn, queries.DATABASE)
                     return database_facts(doc, self.package)
             except (psycopg.Error, OSError, TimeoutError) as exc:
-                return DatabaseFailure(name, classify(exc, self.req.secrets))
+                return DatabaseFailure(name, classify(exc, self._secrets()))
 
     async def run(self) -> TargetFacts:
         started = time.perf_counter()
@@ -148,6 +181,14 @@ class _Probe:
             databases=tuple(sorted(found, key=lambda d: order.get(d.name, 0))),
             failed_databases=tuple(r for r in results if isinstance(r, DatabaseFailure)),
         )
+
+    def _visits(self, names: list[str]) -> int:
+        """How many databases this probe will connect to after the first."""
+        spec = self.req.databases
+        return 0 if spec is None else len(names) if spec == "all" else len(spec)
+
+    def _secrets(self) -> tuple[str, ...]:
+        return self.req.secrets + (self.keys.secrets if self.keys else ())
 
     def _wanted(self, names: list[str], own: DatabaseFacts) -> list[str]:
         spec = self.req.databases
