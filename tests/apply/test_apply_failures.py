@@ -120,6 +120,8 @@ def test_rollback_restores_the_pg_dump_backup(
     applied = apply_cli(sb, tmp_path, "--to", "0.8.5")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     run_id = doc(applied)["run_id"]
+    [db] = doc(applied)["databases"]
+    assert db["backup"]["consistent_with_row_counts"] is True  # counted in pg_dump's snapshot
     sb.run_sql("DELETE FROM items WHERE id <= 50")
     # pgvector ships only its current install script: reinstall the old package first,
     # as an operator would, so the restored catalog finds vector--0.7.4.sql.

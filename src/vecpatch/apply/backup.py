@@ -3,7 +3,10 @@
 pgvector ships no downgrade scripts, so after COMMIT the only way back is a restore.
 A pg_dump backup is proven readable (``pg_restore --list``) before the update starts;
 the row counts of every table with a vector column and the installed ``extversion``
-are recorded with it so a rollback can show it brought back what was there.
+are recorded with it so a rollback can show it brought back what was there. The counts
+and the dump see the same data: they are read in a REPEATABLE READ transaction whose
+exported snapshot pg_dump adopts (``--snapshot``), so rows written in between cannot
+make a correct restore look wrong.
 """
 
 from __future__ import annotations
@@ -88,7 +91,9 @@ def take_backup(
     server_major: int,
 ) -> dict[str, Any]:
     """Take the backup the options ask for; return what rollback and evidence need."""
-    with endpoint.connect() as conn:
+    with endpoint.connect(autocommit=False) as conn:
+        conn.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        snapshot = conn.execute(sql.SQL("SELECT pg_export_snapshot()")).fetchone()
         info: dict[str, Any] = {
             "kind": opts.backup.value,
             "extversion": extversion(conn),
@@ -96,21 +101,29 @@ def take_backup(
             "target": endpoint.target,
             "database": endpoint.database,
         }
-    if opts.backup in (BackupKind.PG_DUMP, BackupKind.SCHEMA):
-        info.update(_dump(endpoint, opts, dest, server_major))
-    elif opts.backup is BackupKind.COMMAND:
+        if opts.backup in (BackupKind.PG_DUMP, BackupKind.SCHEMA):
+            # The transaction stays open until pg_dump has taken its snapshot over.
+            info.update(
+                _dump(endpoint, opts, dest, server_major, str(snapshot[0]) if snapshot else None)
+            )
+        conn.rollback()
+    if opts.backup is BackupKind.COMMAND:
         info.update(_command(endpoint, opts, dest))
-    else:
+    elif opts.backup is BackupKind.NONE:
         info["note"] = "no backup taken: --backup none --i-have-a-backup"
     return info
 
 
-def _dump(endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int) -> dict[str, Any]:
+def _dump(
+    endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int, snapshot: str | None
+) -> dict[str, Any]:
     pg_dump = find_tool("pg_dump", server_major, opts.pg_bin)
     pg_restore = find_tool("pg_restore", server_major, opts.pg_bin)
     dest.parent.mkdir(parents=True, exist_ok=True)
     conninfo, env = endpoint.child_env()
     cmd = [str(pg_dump), "-Fd", "-f", str(dest), "-d", conninfo]
+    if snapshot:
+        cmd.append(f"--snapshot={snapshot}")
     if opts.backup is BackupKind.SCHEMA:
         cmd.append("--schema-only")
     else:
@@ -125,6 +138,7 @@ def _dump(endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int)
         "bytes": _size(dest),
         "format": "directory",
         "schema_only": opts.backup is BackupKind.SCHEMA,
+        "consistent_with_row_counts": bool(snapshot),
         "verified": f"pg_restore --list: {len(entries)} entries",
         "pg_dump": str(pg_dump),
         "pg_restore": str(pg_restore),
