@@ -3,10 +3,18 @@
 The public surface is :func:`run_apply`, :func:`run_rollback` and their option and
 result types; the submodules are the steps (gate, lock, preflight, backup, update,
 smoke checks, post-commit, soak, evidence), each small enough to read on its own.
+
+The names below are imported on first use, so that ``vecpatch.apply.model`` (the option
+types the CLI needs to parse its arguments) does not pull in the runner and its history
+store.
 """
 
-from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind, Outcome
-from vecpatch.apply.runner import run_apply
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind, Outcome
+    from vecpatch.apply.runner import run_apply
 
 __all__ = [
     "ApplyOptions",
@@ -15,3 +23,25 @@ __all__ = [
     "Outcome",
     "run_apply",
 ]
+
+_SOURCES = {
+    "ApplyOptions": "vecpatch.apply.model",
+    "ApplyResult": "vecpatch.apply.model",
+    "BackupKind": "vecpatch.apply.model",
+    "Outcome": "vecpatch.apply.model",
+    "run_apply": "vecpatch.apply.runner",
+}
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and reject unknown names
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name's submodule on first access."""
+        source = _SOURCES.get(name)
+        if source is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(source), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -10,23 +10,21 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from vecpatch.apply import ApplyOptions, ApplyResult, BackupKind, run_apply
-from vecpatch.apply.rollback import RollbackOptions, RollbackResult, run_rollback
-from vecpatch.catalog.store import load_catalog
+from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind
 from vecpatch.cli.console import err, info, out, redacting_filter
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
-from vecpatch.history.store import HistoryStore
 from vecpatch.plan import Policy
-from vecpatch.redact import redact_text
-from vecpatch.scan import target_secrets
+
+if TYPE_CHECKING:
+    from vecpatch.apply.rollback import RollbackResult
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -120,6 +118,11 @@ def apply(
     Exit codes: 0 applied or nothing to do; 1 refused or failed, database unchanged;
     2 usage or configuration error; 4 applied but a post-commit check failed.
     """
+    from vecpatch.apply.runner import run_apply
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.scan import target_secrets
+
     if not (yes or dry_run or sys.stdin.isatty()):
         raise UsageError("stdin is not a terminal: pass --yes to apply without typed confirmation")
     if backup is BackupKind.NONE and not i_have_a_backup:
@@ -136,7 +139,7 @@ def apply(
         package_hook=package_hook, concurrency=concurrency,
     )  # fmt: skip
     secrets = target_secrets(selection.targets)
-    redacting_filter.add(*secrets)
+    redacting_filter().add(*secrets)
     with HistoryStore.open(history, secrets=secrets) as store:
         result = run_apply(selection.targets, opts, load_catalog(offline=True), store, CliUi())
     render_apply(result, fmt, tuple(secrets))
@@ -144,6 +147,8 @@ def apply(
 
 
 def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> None:
+    from vecpatch.redact import redact_text
+
     if fmt == "json":
         doc = {
             "run_id": result.run_id,
@@ -181,11 +186,15 @@ def rollback(
 
     The targets (arguments or --targets) give the connection; the run gives the backup.
     """
+    from vecpatch.apply.rollback import RollbackOptions, run_rollback
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.scan import target_secrets
+
     if not (yes or sys.stdin.isatty()):
         raise UsageError("stdin is not a terminal: pass --yes to restore without confirmation")
     selection = gather(targets, targets_file)
     secrets = target_secrets(selection.targets)
-    redacting_filter.add(*secrets)
+    redacting_filter().add(*secrets)
     with HistoryStore.open(history, secrets=secrets) as store:
         result = run_rollback(
             run_id, selection.targets, RollbackOptions(yes=yes, pg_bin=pg_bin), store, CliUi()
@@ -195,6 +204,8 @@ def rollback(
 
 
 def _render_rollback(result: RollbackResult, fmt: str, secrets: tuple[str, ...]) -> None:
+    from vecpatch.redact import redact_text
+
     if fmt == "json":
         typer.echo(redact_text(json.dumps(result.to_dict(), indent=2, default=str), secrets))
         return

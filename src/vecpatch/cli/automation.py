@@ -13,32 +13,26 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vecpatch.apply import ApplyOptions, BackupKind
-from vecpatch.automation import ci, migration, runbook
-from vecpatch.automation.applier import ApplyApplier
-from vecpatch.automation.events import WindowPolicy
-from vecpatch.automation.notify import Event, Notifier
-from vecpatch.automation.rollout import Rollout, RolloutOptions, RolloutResult, versions_from_plan
-from vecpatch.automation.schedule import parse_duration
-from vecpatch.automation.watch import WatchOptions, WatchResult, watch_once
-from vecpatch.automation.waves import Wave, schedule
-from vecpatch.catalog.store import load_catalog
+from vecpatch.apply.model import ApplyOptions, BackupKind
+from vecpatch.automation import migration
 from vecpatch.cli.console import err, info, out, redacting_filter
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import gather, targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.history.store import HistoryStore
 from vecpatch.plan import build_plan
 from vecpatch.report.output import write_atomic
-from vecpatch.scan import ScanOptions, probe, target_secrets
-from vecpatch.targets import load_targets
-from vecpatch.targets.model import Target
+
+if TYPE_CHECKING:
+    from vecpatch.automation.rollout import RolloutOptions, RolloutResult
+    from vecpatch.automation.watch import WatchResult
+    from vecpatch.automation.waves import Wave
+    from vecpatch.targets.model import Target
 
 History = Annotated[
     str | None,
@@ -58,6 +52,8 @@ NotifyOpt = Annotated[
 
 
 def duration(text: str) -> float:
+    from vecpatch.automation.schedule import parse_duration
+
     try:
         return parse_duration(text)
     except ValueError as exc:
@@ -121,6 +117,12 @@ def watch(
     Exit codes: 0 pass(es) done; 1 a notification could not be delivered (it is retried
     on the next pass); 2 usage or configuration error.
     """
+    from vecpatch.automation.events import WindowPolicy
+    from vecpatch.automation.notify import Notifier
+    from vecpatch.automation.watch import WatchOptions, watch_once
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.scan import target_secrets
+
     selection = gather(targets, targets_file, env, tag, wave)
     urls = recipients(notify)
     opts = WatchOptions(
@@ -134,7 +136,7 @@ def watch(
         digest_hour=digest_hour,
     )
     secrets = target_secrets(selection.targets)
-    redacting_filter.add(*secrets, *urls)
+    redacting_filter().add(*secrets, *urls)
     pause = duration(interval)
     failed = False
     with HistoryStore.open(history, secrets=[*secrets, *urls]) as store:
@@ -175,6 +177,10 @@ def _versions(
     selection: list[Target], to: str | None, policy: PolicyChoice, cooldown_days: int
 ) -> dict[str, str | None]:
     """Fixed per-target versions: ``--to`` everywhere, or the plan's (cooldown applied)."""
+    from vecpatch.automation.rollout import versions_from_plan
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.scan import ScanOptions, probe
+
     if to is not None:
         plan_policy(to, policy, cooldown_days)  # validates the combination
         return {t.name: to for t in selection}
@@ -231,6 +237,14 @@ def rollout(
     Exit codes: 0 completed (or dry run); 1 halted or blocked by a gate (resume with
     --resume ROLLOUT_ID once the cause is fixed); 2 usage or configuration error.
     """
+    from vecpatch.automation.applier import ApplyApplier
+    from vecpatch.automation.notify import Event, Notifier
+    from vecpatch.automation.rollout import Rollout, RolloutOptions
+    from vecpatch.automation.waves import schedule
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.scan import target_secrets
+
     if not (yes or dry_run):
         raise UsageError("rollout changes databases: pass --yes (or --dry-run to see the plan)")
     if backup is BackupKind.NONE and not i_have_a_backup:
@@ -246,7 +260,7 @@ def rollout(
         return
     secrets = target_secrets(selection)
     urls = recipients(notify)
-    redacting_filter.add(*secrets, *urls)
+    redacting_filter().add(*secrets, *urls)
     apply_opts = ApplyOptions(
         backup=backup, backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now,
         yes=True, soak=duration(soak), evidence_dir=evidence_dir, pg_bin=pg_bin,
@@ -325,6 +339,8 @@ def init_ci(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a CI workflow: scheduled scan with SARIF, threshold gate, approved update job."""
+    from vecpatch.automation import ci
+
     if github == gitlab:
         raise UsageError("choose one of --github or --gitlab")
     platform = ci.Platform.GITHUB if github else ci.Platform.GITLAB
@@ -385,6 +401,9 @@ def runbook_cmd(
     targets_file: TargetsOpt = None,
 ) -> None:
     """Write the Markdown SOP of a maintenance: window, steps, verification, rollback, sign-off."""
+    from vecpatch.automation import runbook
+    from vecpatch.targets import load_targets
+
     try:
         doc = json.loads(plan_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -431,7 +450,7 @@ def worker(
         return
     if not queue_dsn:
         raise UsageError("--queue-dsn (or $VECPATCH_QUEUE_DSN) is required")
-    redacting_filter.add(*_dsn_secrets(queue_dsn))
+    redacting_filter().add(*_dsn_secrets(queue_dsn))
     from vecpatch.automation.worker import run_worker
 
     run_worker(queue_dsn, history, burst=burst, concurrency=concurrency, name=name)
@@ -450,7 +469,7 @@ def enqueue_scan_cmd(
     """Queue one scan job per target; workers record them as one scan run (printed)."""
     from vecpatch.automation.worker import enqueue_scan
 
-    redacting_filter.add(*_dsn_secrets(queue_dsn))
+    redacting_filter().add(*_dsn_secrets(queue_dsn))
     selection = gather(targets, targets_file, env, tag, wave)
     run_id = enqueue_scan(queue_dsn, selection.targets, history)
     info(f"queued {len(selection.targets)} scan job(s) for run {run_id}")

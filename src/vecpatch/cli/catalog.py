@@ -22,7 +22,6 @@ from rich.table import Table
 from vecpatch.catalog import report
 from vecpatch.catalog.cvss import Severity
 from vecpatch.catalog.facts import ServerFacts
-from vecpatch.catalog.ignores import apply_ignores, load_ignores
 from vecpatch.catalog.match import match
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.queries import eol_status, latest_minor, latest_pgvector
@@ -152,6 +151,8 @@ def _check_data(
     target: str,
     fail_on: FailOn,
 ) -> dict[str, Any]:
+    from vecpatch.catalog.ignores import apply_ignores, load_ignores
+
     matches = match(catalog, facts, now=moment)
     ignores = load_ignores(ignore_file) if ignore_file else []
     outcome = apply_ignores(matches, ignores, target, moment)

@@ -4,13 +4,18 @@ Data goes to stdout; progress, warnings and summaries go to stderr, so that
 ``vecpatch scan --format json > out.json`` stays machine-readable.
 """
 
+from __future__ import annotations
+
 import logging
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.logging import RichHandler
 
-from vecpatch.redact import RedactingFilter
+if TYPE_CHECKING:
+    from vecpatch.redact import RedactingFilter
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -28,8 +33,17 @@ class Verbosity:
 
 
 verbosity = Verbosity()
-redacting_filter = RedactingFilter()
-"""Every log record passes through this; commands register resolved secrets with ``.add``."""
+
+
+@cache
+def redacting_filter() -> RedactingFilter:
+    """The one filter every log record passes through; commands register secrets with ``.add``.
+
+    Created on first use, so that ``--help`` and ``--version`` do not import pydantic.
+    """
+    from vecpatch.redact import RedactingFilter
+
+    return RedactingFilter()
 
 
 def configure_logging(level: int) -> None:
@@ -39,7 +53,7 @@ def configure_logging(level: int) -> None:
     if level < 0:
         log_level = logging.ERROR
     handler = RichHandler(console=err, show_path=False, show_time=False)
-    handler.addFilter(redacting_filter)
+    handler.addFilter(redacting_filter())
     logger = logging.getLogger("vecpatch")
     logger.handlers[:] = [handler]
     logger.setLevel(log_level)

@@ -14,35 +14,17 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.rule import Rule
 
-from vecpatch.apply import ApplyOptions, BackupKind, run_apply
-from vecpatch.catalog import queries as cq
-from vecpatch.catalog.facts import ServerFacts
-from vecpatch.catalog.match import match
-from vecpatch.catalog.model import Catalog, Product
-from vecpatch.catalog.staleness import age_line
-from vecpatch.catalog.store import load_catalog
-from vecpatch.catalog.versions import PgvectorVersion, PgVersion
-from vecpatch.cli.apply import CliUi, render_apply
 from vecpatch.cli.console import out
-from vecpatch.cli.metrics import print_metrics
-from vecpatch.cli.plan import plan_sql, render_plan
-from vecpatch.cli.scan_table import render_table
-from vecpatch.cli.stage import render_table as render_stage
-from vecpatch.findings import count_by_severity
-from vecpatch.history.store import HistoryStore
-from vecpatch.paths import state_dir
-from vecpatch.plan import PlanPolicy, Policy, build_plan
-from vecpatch.sandbox import Sandbox, available_pairs
-from vecpatch.scan import ScanOptions, assess, probe
-from vecpatch.scan_record import record_scan
-from vecpatch.stage import StageOptions, run_stage
-from vecpatch.stage.clone import clone_from
-from vecpatch.targets import Target
+
+if TYPE_CHECKING:
+    from vecpatch.catalog.model import Catalog
+    from vecpatch.sandbox import Sandbox
+    from vecpatch.targets import Target
 
 DEMO_NAME = "vecpatch-demo"
 DEMO_QUERIES = """\
@@ -62,6 +44,9 @@ def demo(
     ] = False,
 ) -> None:
     """Create a sandbox (PostgreSQL 16.4 + pgvector 0.7.4, sample data) and run vecpatch on it."""
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.cli.metrics import print_metrics
+
     sandbox = _fresh_sandbox(pg, pgvector, rows)
     shutil.rmtree(_demo_dir(), ignore_errors=True)  # each demo starts a fresh history
     try:
@@ -96,6 +81,8 @@ def _step(title: str) -> None:
 
 
 def _fresh_sandbox(pg: str, pgvector: str, rows: int) -> Sandbox:
+    from vecpatch.sandbox import Sandbox
+
     for existing in Sandbox.all():
         if existing.name == DEMO_NAME:
             existing.destroy()
@@ -109,6 +96,14 @@ def _fresh_sandbox(pg: str, pgvector: str, rows: int) -> Sandbox:
 
 
 def _catalog_view(catalog: Catalog, now: datetime, sandbox: Sandbox) -> None:
+    from vecpatch.catalog import queries as cq
+    from vecpatch.catalog.facts import ServerFacts
+    from vecpatch.catalog.match import match
+    from vecpatch.catalog.model import Product
+    from vecpatch.catalog.staleness import age_line
+    from vecpatch.catalog.versions import PgvectorVersion, PgVersion
+    from vecpatch.findings import count_by_severity
+
     out.print(age_line(catalog, now))
     pg = PgVersion.parse(sandbox.pg_version)
     vec = PgvectorVersion.parse(sandbox.pgvector_version or "0")
@@ -134,6 +129,12 @@ def _catalog_view(catalog: Catalog, now: datetime, sandbox: Sandbox) -> None:
 
 
 def _scan(sandbox: Sandbox, catalog: Catalog, now: datetime) -> Target:
+    from vecpatch.cli.scan_table import render_table
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.scan import ScanOptions, assess, probe
+    from vecpatch.scan_record import record_scan
+    from vecpatch.targets import Target
+
     target = Target(name=DEMO_NAME, environment="demo", dsn=sandbox.dsn(), databases="all")
     facts = probe([target], ScanOptions())
     report = assess(facts, catalog, now, ScanOptions())
@@ -148,6 +149,12 @@ def _scan(sandbox: Sandbox, catalog: Catalog, now: datetime) -> Target:
 
 
 def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> str:
+    from vecpatch.catalog.versions import PgvectorVersion
+    from vecpatch.cli.plan import plan_sql, render_plan
+    from vecpatch.plan import PlanPolicy, Policy, build_plan
+    from vecpatch.sandbox import available_pairs
+    from vecpatch.scan import ScanOptions, probe
+
     facts = probe([target], ScanOptions())
     render_plan(out, build_plan(facts, catalog, PlanPolicy(), now))
     newest = max(
@@ -164,6 +171,12 @@ def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> 
 
 
 def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> None:
+    from vecpatch.cli.stage import render_table as render_stage
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.plan import PlanPolicy, Policy
+    from vecpatch.stage.clone import clone_from
+    from vecpatch.stage.runner import StageOptions, run_stage
+
     out.print(
         "A clone sandbox gets production's schema (pg_dump --schema-only) and a sample of "
         "every vector table (read-only queries); the plan runs there before and after the update."
@@ -201,6 +214,12 @@ def _package_step(sandbox: Sandbox, target: Target, catalog: Catalog, version: s
 
 
 def _apply(sandbox: Sandbox, target: Target, catalog: Catalog, version: str) -> None:
+    from vecpatch.apply.model import ApplyOptions, BackupKind
+    from vecpatch.apply.runner import run_apply
+    from vecpatch.cli.apply import CliUi, render_apply
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.sandbox import available_pairs
+
     minor = max(
         (b.pg for b in available_pairs() if b.pg_major == sandbox.pg_major),
         key=lambda v: tuple(int(p) for p in v.split(".")),
@@ -240,6 +259,8 @@ def _apply(sandbox: Sandbox, target: Target, catalog: Catalog, version: str) -> 
 
 
 def _demo_dir() -> Path:
+    from vecpatch.paths import state_dir
+
     folder = state_dir() / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     return folder

@@ -10,23 +10,20 @@ import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vecpatch.catalog.store import load_catalog
 from vecpatch.cli.console import info, out
 from vecpatch.cli.selection import targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.history.store import HistoryStore
-from vecpatch.metrics import Objectives, Scope
-from vecpatch.metrics.incidents import incident_dict
-from vecpatch.metrics.render import metrics_markdown, metrics_table
 from vecpatch.report.output import write_atomic
-from vecpatch.targets import load_targets
-from vecpatch.web.source import HistorySource
-from vecpatch.web.views import dashboard_context
+
+if TYPE_CHECKING:
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.metrics import Objectives
+    from vecpatch.web.source import HistorySource
 
 DEFAULT_PORT = 8473
 
@@ -60,6 +57,9 @@ Setting = Annotated[
 
 def objectives(targets_file: Path | None, settings: list[str] | None) -> Objectives:
     """Defaults, then the targets file's ``[settings.metrics]``, then ``--objective``."""
+    from vecpatch.metrics import Objectives
+    from vecpatch.targets import load_targets
+
     result = Objectives()
     path = targets_file_path(targets_file)
     if path is not None:
@@ -80,6 +80,10 @@ def objectives(targets_file: Path | None, settings: list[str] | None) -> Objecti
 def source(
     store: HistoryStore, since: str, env: str | None, objectives: Objectives
 ) -> HistorySource:
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.metrics import Scope
+    from vecpatch.web.source import HistorySource
+
     return HistorySource(
         store,
         load_catalog(offline=True),
@@ -101,6 +105,9 @@ def metrics(
     ] = False,
 ) -> None:
     """The five metrics of the seed and current exposure, each against its target."""
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.metrics.render import metrics_markdown, metrics_table
+
     with HistoryStore.open(history) as store:
         snap = source(store, since, env, objectives(targets_file, objective)).snapshot()
     if fmt is MetricsFormat.json:
@@ -122,7 +129,9 @@ def report(
     objective: Setting = None,
 ) -> None:
     """A static HTML report for a period: metrics, fleet and charts, no external assets."""
+    from vecpatch.history.store import HistoryStore
     from vecpatch.web.app import templates
+    from vecpatch.web.views import dashboard_context
 
     with HistoryStore.open(history) as store:
         snap = source(store, since, env, objectives(targets_file, objective)).snapshot()
@@ -173,6 +182,7 @@ def serve(
     """Serve the dashboard, a read-only JSON API and Prometheus /metrics."""
     import uvicorn
 
+    from vecpatch.history.store import HistoryStore
     from vecpatch.web.app import WebSettings, create_app
 
     token = read_token(token_file, host)
@@ -206,6 +216,8 @@ def incident_add(
     history: History = None,
 ) -> None:
     """Open an incident; prints its id."""
+    from vecpatch.history.store import HistoryStore
+
     with HistoryStore.open(history) as store:
         ident = store.add_incident(
             title, advisory_id=advisory, target=target, database=database, cause=cause,
@@ -222,6 +234,9 @@ def incident_list(
 ) -> None:
     """Incidents, oldest first."""
     from rich.table import Table
+
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.metrics.incidents import incident_dict
 
     with HistoryStore.open(history) as store:
         rows = [incident_dict(i) for i in store.list_incidents(open_only=open_only)]
@@ -243,6 +258,8 @@ def incident_close(
     history: History = None,
 ) -> None:
     """Close an open incident."""
+    from vecpatch.history.store import HistoryStore
+
     with HistoryStore.open(history) as store:
         if not store.close_incident(incident_id, _when(at)):
             raise UsageError(f"no open incident {incident_id}")
@@ -253,6 +270,10 @@ def print_metrics(
     history_url: str | None = None, *, since: str = "30d", port: int = DEFAULT_PORT
 ) -> None:
     """For the demo's end: the metrics table, and how to open the dashboard."""
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.metrics import Objectives
+    from vecpatch.metrics.render import metrics_table
+
     with HistoryStore.open(history_url) as store:
         snap = source(store, since, None, Objectives()).snapshot()
         shown = store.url

@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vecpatch.catalog.store import load_catalog
 from vecpatch.cli.console import out
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import gather
@@ -21,7 +20,6 @@ from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.plan import Plan, PlanPolicy, Policy, Status, TargetPlan, build_plan
 from vecpatch.report.output import write_atomic
-from vecpatch.scan import ScanOptions, probe
 
 
 class PolicyChoice(StrEnum):
@@ -84,6 +82,9 @@ def plan(
     Exit codes: 0 planned (or nothing to do); 1 some database is blocked (the reasons
     are listed); 2 usage or configuration error.
     """
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.scan import ScanOptions, probe
+
     selection = gather(targets, targets_file, env, tag, wave)
     chosen = plan_policy(to, policy, cooldown_days)
     catalog = load_catalog(offline=True)

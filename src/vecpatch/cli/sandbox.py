@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from vecpatch.cli.console import info, out
 from vecpatch.errors import UsageError
-from vecpatch.sandbox import Sandbox, SandboxStatus, available_pairs, destroy_all, list_sandboxes
+
+if TYPE_CHECKING:
+    from vecpatch.sandbox import SandboxStatus
 
 app = typer.Typer(
     help="Real local PostgreSQL clusters at chosen PostgreSQL x pgvector pairs.",
@@ -54,6 +56,8 @@ def _status_table(rows: list[SandboxStatus]) -> Table:
 @app.command()
 def versions() -> None:
     """List the PostgreSQL x pgvector pairs a sandbox can be created with."""
+    from vecpatch.sandbox import available_pairs
+
     table = Table("postgresql", "pgvector", "wheel")
     for b in available_pairs():
         table.add_row(b.pg, b.pgvector, f"{b.dist}=={b.dist_version} ({b.subdir}/)")
@@ -78,6 +82,8 @@ def create(
     ] = None,
 ) -> None:
     """Create and start a sandbox."""
+    from vecpatch.sandbox import Sandbox
+
     if replica_of is not None:
         if pg or pgvector or pg_bin or sample:
             raise UsageError("--replica-of takes the primary's binaries and data: drop the rest")
@@ -91,12 +97,16 @@ def create(
 @app.command()
 def start(name: Name) -> None:
     """Start a sandbox's server."""
+    from vecpatch.sandbox import Sandbox
+
     Sandbox.load(name).start()
 
 
 @app.command()
 def stop(name: Name) -> None:
     """Stop a sandbox's server (fast shutdown)."""
+    from vecpatch.sandbox import Sandbox
+
     Sandbox.load(name).stop()
 
 
@@ -106,6 +116,8 @@ def status(
     as_json: JsonFlag = False,
 ) -> None:
     """Show state, versions and port of one or all sandboxes (never the password)."""
+    from vecpatch.sandbox import Sandbox, list_sandboxes
+
     rows = [Sandbox.load(name).status()] if name else list_sandboxes()
     _render_status(rows, as_json)
 
@@ -113,6 +125,8 @@ def status(
 @app.command("list")
 def list_(as_json: JsonFlag = False) -> None:
     """List all sandboxes, including stale and orphaned leftovers of killed runs."""
+    from vecpatch.sandbox import list_sandboxes
+
     _render_status(list_sandboxes(), as_json)
 
 
@@ -122,6 +136,8 @@ def destroy(
     all_: Annotated[bool, typer.Option("--all", help="Destroy every sandbox.")] = False,
 ) -> None:
     """Stop a sandbox and delete all its files (or every sandbox with --all)."""
+    from vecpatch.sandbox import Sandbox, destroy_all
+
     if all_ == (name is not None):
         raise UsageError("give either a sandbox NAME or --all")
     if name is not None:
@@ -138,12 +154,16 @@ def dsn(
     dbname: Annotated[str, typer.Option("--dbname", "-d", help="Database.")] = "postgres",
 ) -> None:
     """Print a libpq URI (TCP 127.0.0.1, with the password) for the sandbox."""
+    from vecpatch.sandbox import Sandbox
+
     out.print(Sandbox.load(name).dsn(dbname), markup=False)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def psql(ctx: typer.Context, name: Name) -> None:
     """Run the sandbox's own psql on it (extra arguments go to psql)."""
+    from vecpatch.sandbox import Sandbox
+
     sb = Sandbox.load(name)
     exe = str(sb.bin_dir / "psql")
     args = [exe, "-h", str(sb.socket_dir), "-p", str(sb.port), "-U", "postgres", *ctx.args]
@@ -162,6 +182,8 @@ def install_extension(
     """Replace pgvector's files like an OS package upgrade (no restart, no ALTER EXTENSION).
 
     Builds for another PostgreSQL major are refused."""
+    from vecpatch.sandbox import Sandbox
+
     build = Sandbox.load(name).install_extension(version, from_pg=from_pg)
     info(f"installed pgvector {version} files from {build.key} into {name}; server not restarted")
 
@@ -172,5 +194,7 @@ def pg_minor(
     version: Annotated[str, typer.Argument(help="Newer minor of the same major, e.g. 16.14.")],
 ) -> None:
     """Stop, switch to another PostgreSQL minor's binaries, start; data kept."""
+    from vecpatch.sandbox import Sandbox
+
     Sandbox.load(name).pg_minor(version)
     info(f"{name} now runs PostgreSQL {version}")

@@ -6,26 +6,21 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vecpatch.catalog.ignores import load_ignores
-from vecpatch.catalog.model import Catalog
-from vecpatch.catalog.staleness import staleness_warning
-from vecpatch.catalog.store import load_catalog
 from vecpatch.cli.console import err, info, out, verbosity
-from vecpatch.cli.scan_table import render_table
 from vecpatch.cli.selection import gather
 from vecpatch.exitcodes import ExitCode
-from vecpatch.history.store import HistoryStore
-from vecpatch.probe.facts import TargetFacts
-from vecpatch.report.model import ScanReport, failing
-from vecpatch.report.output import OutputFormat, render, write_atomic
-from vecpatch.scan import ScanOptions, assess, ignore_muter, probe, target_secrets
-from vecpatch.scan_record import record_scan
-from vecpatch.targets import Target
+from vecpatch.report.output import OutputFormat
+
+if TYPE_CHECKING:
+    from vecpatch.catalog.model import Catalog
+    from vecpatch.probe.facts import TargetFacts
+    from vecpatch.report.model import ScanReport
+    from vecpatch.scan import ScanOptions
+    from vecpatch.targets import Target
 
 
 class FailOn(StrEnum):
@@ -94,6 +89,10 @@ def scan(
     Exit codes: 0 nothing at/above --fail-on; 1 findings at/above it; 2 usage or
     configuration error; 3 targets not scanned (with --strict).
     """
+    from vecpatch.catalog.ignores import load_ignores
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.scan import ScanOptions, assess, ignore_muter, target_secrets
+
     selection = gather(targets, targets_file, env, tag, wave)
     catalog = load_catalog(offline=True)
     now = datetime.now(UTC)
@@ -110,11 +109,23 @@ def scan(
 
 
 def _catalog_warnings(catalog: Catalog, now: datetime) -> list[str]:
+    from vecpatch.catalog.staleness import staleness_warning
+
     warning = staleness_warning(catalog, now)
     return [warning] if warning else []
 
 
 def _probe_with_progress(targets: list[Target], options: ScanOptions) -> list[TargetFacts]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from vecpatch.scan import probe
+
     show = not verbosity.quiet and err.is_terminal and len(targets) > 1
     with Progress(
         TextColumn("scanning"),
@@ -136,6 +147,9 @@ def _record(
     url: str | None,
     secrets: list[str],
 ) -> ScanReport:
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.scan_record import record_scan
+
     with HistoryStore.open(url) as store:
         recorded = record_scan(store, report, facts, catalog, secrets)
     info(f"recorded as run {recorded.run_id} in {store.url}")
@@ -145,6 +159,9 @@ def _record(
 def _emit(
     report: ScanReport, fmt: OutputFormat, output: Path | None, fail_on: str, source: Path | None
 ) -> None:
+    from vecpatch.cli.scan_table import render_table
+    from vecpatch.report.output import render, write_atomic
+
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {warning}")
     if fmt is OutputFormat.TABLE and output is None:
@@ -160,6 +177,8 @@ def _emit(
 
 
 def _exit_code(report: ScanReport, fail_on: str, fixable_only: bool, strict: bool) -> ExitCode:
+    from vecpatch.report.model import failing
+
     if strict and report.unscanned():
         return ExitCode.UNSCANNED
     if failing(report, fail_on, fixable_only):

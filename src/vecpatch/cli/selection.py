@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vecpatch.errors import UsageError
-from vecpatch.targets import Target, TargetsFile, load_targets, select, targets_from_args
+
+if TYPE_CHECKING:
+    from vecpatch.targets import Target, TargetsFile
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ def gather(
     wave: int | None = None,
 ) -> Selection:
     """Targets from arguments and/or a file, filtered; TargetsError lists every problem."""
+    from vecpatch.targets import load_targets, select, targets_from_args
+
     path = targets_file_path(targets_file)
     found = list(targets_from_args(args or []))
     loaded = load_targets(path) if path is not None else None

@@ -8,25 +8,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from vecpatch.catalog.store import load_catalog
 from vecpatch.cli.console import info, out, redacting_filter
 from vecpatch.cli.plan import PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsOpt
 from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
-from vecpatch.history.store import HistoryStore
 from vecpatch.report.output import write_atomic
-from vecpatch.sandbox import Sandbox
-from vecpatch.stage import StageOptions, StageReport, Staging, Verdict, from_dsn, from_sandbox
-from vecpatch.stage.clone import clone_from
+from vecpatch.stage.model import StageReport, Verdict
 from vecpatch.stage.render import StageFormat, render
-from vecpatch.stage.runner import run_stage
+
+if TYPE_CHECKING:
+    from vecpatch.stage.staging import Staging
 
 _STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "dim",
           Verdict.ERROR: "red"}  # fmt: skip
@@ -36,6 +34,10 @@ def _staging(
     staging: str | None, clone: str | None, sandbox: str | None, targets_file: Path | None,
     database: str | None, hook: str | None, pg_bin: Path | None, sample_rows: int, run_id: str,
 ) -> Staging:  # fmt: skip
+    from vecpatch.sandbox import Sandbox
+    from vecpatch.stage.clone import clone_from
+    from vecpatch.stage.staging import from_dsn, from_sandbox
+
     given = [x for x in (staging, clone, sandbox) if x]
     if len(given) != 1:
         raise UsageError("give exactly one of --staging DSN, --clone-from TARGET, --sandbox NAME")
@@ -44,7 +46,7 @@ def _staging(
     if sandbox:
         return from_sandbox(Sandbox.load(sandbox), run_id, database)
     target = gather([str(clone)], targets_file).targets[0]
-    redacting_filter.add(*(v for v in [target.conninfo.get("password")] if v))
+    redacting_filter().add(*(v for v in [target.conninfo.get("password")] if v))
     name = f"stage-clone-{run_id}"
     info(f"cloning {target.name} into sandbox {name} (at most {sample_rows} rows per vector table)")
     return clone_from(target, run_id, name, sample_rows)
@@ -85,6 +87,10 @@ def stage(
 
     Exit codes: 0 every critical case passed; 1 a critical case failed; 2 usage error.
     """
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.stage.runner import StageOptions, run_stage
+
     opts = StageOptions(
         policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
         post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
@@ -92,7 +98,7 @@ def stage(
     run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     target = _staging(staging, clone_from, sandbox, targets_file, database, package_hook,
                       pg_bin, sample_rows, run_id)  # fmt: skip
-    redacting_filter.add(*target.endpoint.secrets)
+    redacting_filter().add(*target.endpoint.secrets)
     try:
         with HistoryStore.open(history, secrets=target.endpoint.secrets) as store:
             report = run_stage(target, opts, load_catalog(offline=True), store, info)

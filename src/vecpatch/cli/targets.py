@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,13 +15,9 @@ from vecpatch.cli.console import err, fail, info, out
 from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.targets import (
-    SAMPLE_TOML,
-    Problem,
-    Target,
-    TargetsError,
-    check_targets,
-)
+
+if TYPE_CHECKING:
+    from vecpatch.targets import Problem, Target
 
 app = typer.Typer(
     help="Check, explain and list targets (servers and their databases).",
@@ -49,6 +45,8 @@ def validate(
     file: Annotated[Path, typer.Argument(help="Targets file (.toml, .yaml or .yml).")],
 ) -> None:
     """Check a targets file and report every problem at once (exit 2 on errors)."""
+    from vecpatch.targets import check_targets
+
     loaded, problems = check_targets(file)
     render_problems(problems)
     if loaded is None:
@@ -61,6 +59,8 @@ def validate(
 @app.command()
 def sample() -> None:
     """Print a commented example targets file (TOML)."""
+    from vecpatch.targets import SAMPLE_TOML
+
     typer.echo(SAMPLE_TOML, nl=False)
 
 
@@ -114,6 +114,8 @@ def list_(
     fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
     """Show resolved targets (after defaults) with secrets redacted."""
+    from vecpatch.targets import TargetsError
+
     try:
         chosen = gather(args, targets_file, env=env, tag=tag, wave=wave).targets
     except TargetsError as exc:

@@ -4,11 +4,18 @@ The test plan is data (``vecpatch/data/stage/default_plan.yaml`` plus the user's
 :func:`run_stage` measures a baseline, performs the package step and apply's checked
 update, measures again, compares, runs a rollback drill and returns a
 :class:`StageReport` with a verdict per case.
+
+The names below are imported on first use, so that the light submodules (``model``,
+``render``) do not pull in the runner, the sandbox and the history store.
 """
 
-from vecpatch.stage.model import CaseResult, CaseSpec, Category, StageReport, Verdict
-from vecpatch.stage.runner import StageOptions, run_stage
-from vecpatch.stage.staging import Staging, from_dsn, from_sandbox
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vecpatch.stage.model import CaseResult, CaseSpec, Category, StageReport, Verdict
+    from vecpatch.stage.runner import StageOptions, run_stage
+    from vecpatch.stage.staging import Staging, from_dsn, from_sandbox
 
 __all__ = [
     "CaseResult",
@@ -22,3 +29,30 @@ __all__ = [
     "from_sandbox",
     "run_stage",
 ]
+
+_SOURCES = {
+    "CaseResult": "vecpatch.stage.model",
+    "CaseSpec": "vecpatch.stage.model",
+    "Category": "vecpatch.stage.model",
+    "StageReport": "vecpatch.stage.model",
+    "Verdict": "vecpatch.stage.model",
+    "StageOptions": "vecpatch.stage.runner",
+    "run_stage": "vecpatch.stage.runner",
+    "Staging": "vecpatch.stage.staging",
+    "from_dsn": "vecpatch.stage.staging",
+    "from_sandbox": "vecpatch.stage.staging",
+}
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and reject unknown names
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name's submodule on first access."""
+        source = _SOURCES.get(name)
+        if source is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(source), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
