@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL 15 cluster (Debian's binaries) shared by the test session.
 
 Used where a test needs a plain PostgreSQL server rather than a pgvector sandbox: the
-history store's PostgreSQL back-end. initdb refuses to run as root, so when the suite
+history store's PostgreSQL back-end, and pg_stat_statements (Debian ships contrib; the
+wheels do not), preloaded when present. initdb refuses to run as root, so when the suite
 runs as root (as CI does) the cluster belongs to an unprivileged system user and every
 server command goes through ``runuser``. The cluster listens on 127.0.0.1 on a free port
 and on a private socket directory, and is stopped by a finalizer whatever happens.
@@ -67,6 +68,8 @@ def pg15_url() -> Iterator[str]:
         check=True, capture_output=True,
     )  # fmt: skip
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    if (PG_BIN.parent / "lib" / "pg_stat_statements.so").exists():
+        options += " -c shared_preload_libraries=pg_stat_statements"  # stage's query source
     started = run(
         _as_pg_user(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
                     "-w", "-t", "60", "start"),
