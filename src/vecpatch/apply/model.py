@@ -8,7 +8,7 @@ by step (a run that dies half-way must still say what it did); everything else i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -106,6 +106,23 @@ class ApplyOptions:
                 continue
             out[key] = str(value) if isinstance(value, Path | StrEnum) else value
         return out
+
+    @classmethod
+    def from_public(cls, doc: Mapping[str, Any]) -> ApplyOptions:
+        """The inverse of :meth:`public` (a queued apply job rebuilds its options from it)."""
+        known = {f.name for f in fields(cls)} - {"before_commit", "extra_checks"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise ValueError(f"unknown apply option(s): {', '.join(unknown)}")
+        values = dict(doc)
+        for key in ("backup_dir", "evidence_dir", "pg_bin"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
+        if "policy" in values:
+            values["policy"] = Policy(values["policy"])
+        if "backup" in values:
+            values["backup"] = BackupKind(values["backup"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Fleet jobs on many machines: per-target scans through Procrastinate (a PostgreSQL queue).
+"""Fleet jobs on many machines: per-target scans and applies through Procrastinate (a
+PostgreSQL queue).
 
 Why Procrastinate: the history store can already live in PostgreSQL, so the queue can
 too: no broker to run, jobs survive restarts, and any machine that reaches the queue
@@ -10,6 +11,12 @@ assessment and writes the same rows (through :mod:`vecpatch.scan_record`'s row
 builders) into the one scan run the enqueuer opened; the job that completes the set
 closes the run with the same summary a local scan writes.
 
+An apply job is a local ``vecpatch apply`` of its one target: the same runner with the
+options the enqueuer parsed (as JSON), recorded as its own ``apply`` run in the worker's
+history with its own evidence. ``--yes`` was given at enqueue time, so nobody is asked;
+a refused or failed apply is the job's result, never a retry (Procrastinate does not
+retry these tasks: a second attempt must be an operator's decision).
+
 Secrets never enter the queue: a job carries the target's definition with its
 credential *reference* (``env:NAME``, ``file:PATH``, ``pgpass``), and each worker
 resolves it locally. Targets with inline passwords (in the DSN or the file) are refused.
@@ -17,6 +24,7 @@ resolves it locally. Targets with inline passwords (in the DSN or the file) are 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +34,13 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from vecpatch.apply.model import ApplyOptions
+from vecpatch.apply.runner import run_apply
 from vecpatch.catalog.store import load_catalog
 from vecpatch.errors import UsageError
 from vecpatch.findings import FindingKind
 from vecpatch.history.store import HistoryStore
+from vecpatch.redact import redact_text
 from vecpatch.report.model import ScanReport
 from vecpatch.scan import ScanOptions, assess, probe, target_secrets
 from vecpatch.scan_record import record_rows
@@ -37,8 +48,10 @@ from vecpatch.targets.model import Target
 
 QUEUE = "vecpatch"
 SCAN_TASK = "vecpatch.scan_target"
+APPLY_TASK = "vecpatch.apply_target"
 _SCHEMA_LOCK = 0x76717565  # "vque": one schema installer at a time
 _FAILURE_KINDS = frozenset(k.value for k in FindingKind if k.is_scan_failure)
+log = logging.getLogger("vecpatch.worker")
 
 
 def queueable(target: Target) -> dict[str, Any]:
@@ -77,6 +90,7 @@ def make_app(queue_dsn: str) -> procrastinate.App:
     """A Procrastinate app with vecpatch's tasks registered."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=queue_dsn))
     app.task(name=SCAN_TASK, queue=QUEUE, pass_context=True)(scan_target_job)
+    app.task(name=APPLY_TASK, queue=QUEUE, pass_context=True, retry=False)(apply_target_job)
     return app
 
 
@@ -95,6 +109,23 @@ def enqueue_scan(queue_dsn: str, targets: Sequence[Target], history: str | None)
         for doc in docs:
             task.defer(run_id=run_id, target=doc, expected=len(docs))
     return run_id
+
+
+def enqueue_apply(queue_dsn: str, targets: Sequence[Target], options: ApplyOptions) -> int:
+    """Queue one apply job per target (each becomes its own apply run); return the count."""
+    if not options.yes:
+        raise UsageError("a worker cannot ask for confirmation: pass --yes to queue applies")
+    if options.dry_run or options.before_commit is not None or options.extra_checks:
+        raise UsageError("dry runs and test seams cannot be queued")
+    docs = [queueable(t) for t in targets]
+    opts = options.public()
+    ensure_schema(queue_dsn)
+    app = make_app(queue_dsn)
+    with app.open():
+        task = app.tasks[APPLY_TASK]
+        for doc in docs:
+            task.defer(target=doc, options=opts)
+    return len(docs)
 
 
 def run_worker(
@@ -126,6 +157,55 @@ def scan_target_job(
         record_target(store, run_id, report, facts, catalog)
         finished = finish_if_complete(store, run_id, expected)
     return {"target": chosen.name, "databases": report.database_count(), "closed_run": finished}
+
+
+class _JobUi:
+    """apply's Ui in a worker: progress goes to the log, nobody is there to confirm.
+
+    The runner asks only when ``yes`` is false, which :func:`enqueue_apply` refuses; the
+    answer mirrors the enqueuer's ``--yes`` all the same.
+    """
+
+    def __init__(self, yes: bool, secrets: tuple[str, ...]) -> None:
+        self.yes = yes
+        self.secrets = secrets
+
+    def info(self, message: str) -> None:
+        log.info("%s", redact_text(message, self.secrets))
+
+    def confirm(self, target: str, summary: str) -> bool:
+        return self.yes
+
+
+def apply_target_job(
+    context: procrastinate.JobContext, *, target: dict[str, Any], options: dict[str, Any]
+) -> dict[str, Any]:
+    """``vecpatch apply`` of one target, recorded as its own apply run; returns a summary."""
+    history = (context.additional_context or {}).get("history")
+    chosen = Target.model_validate(target)
+    opts = ApplyOptions.from_public(options)
+    secrets = tuple(target_secrets([chosen]))
+    with HistoryStore.open(history, secrets=secrets) as store:
+        result = run_apply(
+            [chosen], opts, load_catalog(offline=True), store, _JobUi(opts.yes, secrets)
+        )
+    return {
+        "target": chosen.name,
+        "outcome": result.outcome.value,
+        "exit_code": int(result.exit_code),
+        "run_id": result.run_id,
+        "evidence_dir": str(result.evidence_dir) if result.evidence_dir else None,
+        "databases": [
+            {
+                "database": d.database,
+                "from": d.installed,
+                "to": d.to,
+                "outcome": d.outcome.value,
+                "reasons": [redact_text(r, secrets) for r in d.reasons],
+            }
+            for d in result.databases
+        ],
+    }
 
 
 def record_target(

@@ -10,7 +10,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -125,25 +125,38 @@ def apply(
 
     if not (yes or dry_run or sys.stdin.isatty()):
         raise UsageError("stdin is not a terminal: pass --yes to apply without typed confirmation")
-    if backup is BackupKind.NONE and not i_have_a_backup:
-        raise UsageError("--backup none needs --i-have-a-backup")
-    selection = gather(targets, targets_file, env, tag, wave)
-    opts = ApplyOptions(
+    opts = build_options(
         policy=policy, to=to, backup=backup, backup_command=backup_command,
         backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now, yes=yes,
-        lock_timeout=positive(seconds(lock_timeout), "--lock-timeout"),
-        statement_timeout=positive(seconds(statement_timeout), "--statement-timeout"),
-        retry_budget=seconds(retry_budget), reconnect_stale=reconnect_stale,
-        reconnect_hook=reconnect_hook, soak=seconds(soak), dry_run=dry_run,
+        lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+        retry_budget=retry_budget, reconnect_stale=reconnect_stale,
+        reconnect_hook=reconnect_hook, soak=soak, dry_run=dry_run,
         evidence_dir=evidence_dir, pg_bin=pg_bin, pg_minor_hook=pg_minor_hook,
         package_hook=package_hook, concurrency=concurrency,
     )  # fmt: skip
+    selection = gather(targets, targets_file, env, tag, wave)
     secrets = target_secrets(selection.targets)
     redacting_filter().add(*secrets)
     with HistoryStore.open(history, secrets=secrets) as store:
         result = run_apply(selection.targets, opts, load_catalog(offline=True), store, CliUi())
     render_apply(result, fmt, tuple(secrets))
     raise typer.Exit(int(result.exit_code))
+
+
+def build_options(
+    *, lock_timeout: str, statement_timeout: str, retry_budget: str, soak: str, **chosen: Any
+) -> ApplyOptions:
+    """ApplyOptions from apply's command-line values (durations as typed); shared with
+    ``vecpatch worker enqueue-apply`` so a queued apply parses exactly like a local one."""
+    if chosen.get("backup") is BackupKind.NONE and not chosen.get("i_have_a_backup"):
+        raise UsageError("--backup none needs --i-have-a-backup")
+    return ApplyOptions(
+        lock_timeout=positive(seconds(lock_timeout), "--lock-timeout"),
+        statement_timeout=positive(seconds(statement_timeout), "--statement-timeout"),
+        retry_budget=seconds(retry_budget),
+        soak=seconds(soak),
+        **chosen,
+    )
 
 
 def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> None:

@@ -25,7 +25,7 @@ from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import gather, targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.plan import build_plan
+from vecpatch.plan import Policy, build_plan
 from vecpatch.report.output import write_atomic
 
 if TYPE_CHECKING:
@@ -445,7 +445,7 @@ def worker(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Worker name in the queue.")] = None,
 ) -> None:
-    """Start a worker: it runs queued per-target jobs and records them in the history store."""
+    """Start a worker: it runs queued scan and apply jobs and records them in --history."""
     if ctx.invoked_subcommand is not None:
         return
     if not queue_dsn:
@@ -474,6 +474,89 @@ def enqueue_scan_cmd(
     run_id = enqueue_scan(queue_dsn, selection.targets, history)
     info(f"queued {len(selection.targets)} scan job(s) for run {run_id}")
     typer.echo(run_id)
+
+
+@worker_app.command("enqueue-apply")
+def enqueue_apply_cmd(
+    queue_dsn: QueueDsn,
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
+    to: Annotated[str | None, typer.Option("--to", help="Target pgvector version.")] = None,
+    policy: Annotated[Policy, typer.Option("--policy", help="How to pick the version.")] = (
+        Policy.LATEST
+    ),
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Required: workers cannot ask for confirmation.")
+    ] = False,
+    backup: Annotated[BackupKind, typer.Option("--backup", help="Backup before update.")] = (
+        BackupKind.PG_DUMP
+    ),
+    backup_command: Annotated[
+        str | None, typer.Option("--backup-command", help="Hook: {host} {port} {database} {dest}.")
+    ] = None,
+    backup_dir: Annotated[
+        Path | None, typer.Option("--backup-dir", help="Backups go here (on the worker).")
+    ] = None,
+    i_have_a_backup: Annotated[
+        bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")
+    ] = False,
+    now: Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")] = False,
+    lock_timeout: Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")] = "2s",
+    statement_timeout: Annotated[str, typer.Option("--statement-timeout")] = "5m",
+    retry_budget: Annotated[str, typer.Option("--retry-budget", help="Lock retries.")] = "30s",
+    reconnect_stale: Annotated[
+        bool, typer.Option("--reconnect-stale", help="Terminate sessions older than the update.")
+    ] = False,
+    reconnect_hook: Annotated[
+        str | None, typer.Option("--reconnect-hook", help="Pool reconnect command instead.")
+    ] = None,
+    soak: Annotated[str, typer.Option("--soak", help="Watch after COMMIT; 0 skips.")] = "120s",
+    evidence_dir: Annotated[
+        Path | None, typer.Option("--evidence-dir", help="Evidence goes here (on the worker).")
+    ] = None,
+    pg_bin: Annotated[
+        Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir (on the worker).")
+    ] = None,
+    pg_minor_hook: Annotated[
+        str | None, typer.Option("--pg-minor-hook", help="{host} {pg_major} {version}.")
+    ] = None,
+    package_hook: Annotated[
+        str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-j", min=1, max=256, help="Databases at once.")
+    ] = 4,
+) -> None:
+    """Queue one apply job per target; each job is a `vecpatch apply` of that target.
+
+    The options are apply's. Each job is recorded as its own apply run in the worker's
+    history (its --history), with evidence under --evidence-dir on the worker. Paths are
+    the worker's. --yes is required. Prints the number of jobs queued.
+    """
+    from vecpatch.automation.worker import enqueue_apply
+    from vecpatch.cli.apply import build_options
+
+    if not yes:
+        raise UsageError(
+            "a worker cannot ask for confirmation: pass --yes to queue applies",
+            hint="check what would change first with `vecpatch apply --dry-run`",
+        )
+    redacting_filter().add(*_dsn_secrets(queue_dsn))
+    opts = build_options(
+        policy=policy, to=to, backup=backup, backup_command=backup_command,
+        backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now, yes=yes,
+        lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+        retry_budget=retry_budget, reconnect_stale=reconnect_stale,
+        reconnect_hook=reconnect_hook, soak=soak, evidence_dir=evidence_dir, pg_bin=pg_bin,
+        pg_minor_hook=pg_minor_hook, package_hook=package_hook, concurrency=concurrency,
+    )  # fmt: skip
+    selection = gather(targets, targets_file, env, tag, wave)
+    count = enqueue_apply(queue_dsn, selection.targets, opts)
+    info(f"queued {count} apply job(s); each is recorded as its own apply run")
+    typer.echo(count)
 
 
 def _dsn_secrets(dsn: str) -> list[str]:
