@@ -9,8 +9,9 @@ types the CLI needs to parse its arguments) does not pull in the runner and its 
 store.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vecpatch.lazy import exports
 
 if TYPE_CHECKING:
     from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind, Outcome
@@ -33,15 +34,4 @@ _SOURCES = {
 }
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and reject unknown names
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name's submodule on first access."""
-        source = _SOURCES.get(name)
-        if source is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(source), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = exports(__name__, globals(), _SOURCES, __all__)

@@ -5,8 +5,9 @@ first use, so that the plain records (``vecpatch.history.records``) do not pull 
 SQLAlchemy.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vecpatch.lazy import exports
 
 if TYPE_CHECKING:
     from vecpatch.history.engine import ENV_VAR, history_url
@@ -56,15 +57,4 @@ _SOURCES = {
 }
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and reject unknown names
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name's submodule on first access."""
-        source = _SOURCES.get(name)
-        if source is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(source), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = exports(__name__, globals(), _SOURCES, __all__)

@@ -9,8 +9,9 @@ The names below are imported on first use, so that the light submodules (``model
 ``render``) do not pull in the runner, the sandbox and the history store.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vecpatch.lazy import exports
 
 if TYPE_CHECKING:
     from vecpatch.stage.model import CaseResult, CaseSpec, Category, StageReport, Verdict
@@ -44,15 +45,4 @@ _SOURCES = {
 }
 
 if not TYPE_CHECKING:  # type checkers see the imports above, and reject unknown names
-
-    def __getattr__(name: str) -> Any:
-        """Import a public name's submodule on first access."""
-        source = _SOURCES.get(name)
-        if source is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(source), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = exports(__name__, globals(), _SOURCES, __all__)
