@@ -1,5 +1,9 @@
 """Write a scan into the history store: the run, facts and findings per database.
 
+Per reachable target there is also one row with ``database`` None and ``reachable`` True
+carrying the server's facts and the names of every database on it (``server_databases``);
+an unreachable target has one row with ``database`` None and ``reachable`` False.
+
 Kept beside the scan (not in the store) because it is the one place that knows both
 the report model and the store's records; the store stays generic.
 """
@@ -15,7 +19,7 @@ from vecpatch.findings import Finding
 from vecpatch.history.records import FindingRecord, ScanRecord
 from vecpatch.history.store import HistoryStore
 from vecpatch.probe.facts import TargetFacts
-from vecpatch.report.model import ScanReport
+from vecpatch.report.model import ScanReport, TargetReport
 
 
 def record_scan(
@@ -82,6 +86,7 @@ def _scan_rows(
             )
             continue
         server_doc = probe.to_dict()["server"] if probe else {}
+        yield _target_row(run_id, target, server.version, server_doc, probe)
         for db in target.databases:
             pv = db.facts.pgvector if db.facts else None
             yield ScanRecord(
@@ -96,6 +101,31 @@ def _scan_rows(
                 pgvector_default=pv.default_version if pv else None,
                 facts={"server": server_doc, "database": _db_doc(probe, db.name)},
             )
+
+
+def _target_row(
+    run_id: str,
+    target: TargetReport,
+    pg_version: str,
+    server_doc: dict[str, object],
+    probe: TargetFacts | None,
+) -> ScanRecord:
+    """The reachable server itself (``database`` None, ``reachable`` True): its facts and,
+    when the probe knew them, every database on it, so that the metrics can tell a dropped
+    database from one this scan did not select. (An unreachable target's row is also
+    ``database`` None, but ``reachable`` False.)"""
+    facts: dict[str, object] = {"server": server_doc}
+    if probe is not None and probe.server_databases:
+        facts["server_databases"] = list(probe.server_databases)
+    return ScanRecord(
+        run_id=run_id,
+        target=target.target,
+        database=None,
+        reachable=True,
+        environment=target.environment,
+        pg_version=pg_version,
+        facts=facts,
+    )
 
 
 def _db_doc(probe: TargetFacts | None, name: str) -> dict[str, object]:

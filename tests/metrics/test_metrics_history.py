@@ -134,10 +134,10 @@ def test_vulnerability_windows_open_and_closed(
         assert g[3] == pytest.approx(e[3], abs=1e-3)
     by_key = {(w["target"], w["advisory_id"]): w for w in doc["windows"]}
     closed = by_key[("alpha", "CVE-2026-3172")]
-    assert closed["closed_at"] == scan2_at.isoformat()
+    assert closed["closed_at"] == scan2_at.isoformat() and closed["closed_by"] == "fixed"
     assert closed["seconds"] == pytest.approx((scan2_at - FIX_3172).total_seconds(), abs=1e-3)
     still = by_key[("charlie", "CVE-2026-3172")]
-    assert still["open"] is True
+    assert still["open"] is True and still["closed_by"] is None
     assert still["seconds"] == pytest.approx((now - FIX_3172).total_seconds(), abs=1e-3)
     assert doc["open"] == sum(1 for e in expected if not e[2])
     assert doc["closed"] == sum(1 for e in expected if e[2])

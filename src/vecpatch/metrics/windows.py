@@ -8,7 +8,11 @@ Derived from scans over time (see ``docs/metrics.md``):
   when vecpatch first saw the advisory (``catalog_first_seen``), else that scan. If an
   earlier scan had already seen the database *without* the finding (a downgrade, a new
   install), the start is that first scan instead — the database was not vulnerable before;
-* it **closes** at the first later scan that reaches the database and no longer shows it;
+* it **closes** at the first later scan that reaches the database and no longer shows it
+  (``closed_by="fixed"``), or at the first later scan whose list of the server's databases
+  no longer has it (``closed_by="dropped"``). A scan that merely did not select the
+  database closes nothing; a database seen again after it was dropped is a new database
+  (a window it opens starts at that scan);
 * an open window counts up to the end of the period ("now").
 
 Windows are kept when they overlap the period. The objective is the security-update one:
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from vecpatch.history.records import FindingRecord
 from vecpatch.metrics.data import ALL, HistoryData, Period, Scope
@@ -28,6 +32,8 @@ from vecpatch.metrics.scans import DbKey, is_exposure, scan_views
 from vecpatch.metrics.stats import summary
 
 DAY = 86_400.0
+
+ClosedBy = Literal["fixed", "dropped"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class Window:
     first_seen_at: datetime
     closed_at: datetime | None
     seconds: float
+    closed_by: ClosedBy | None = None
+    """Why it closed: a scan no longer showed the advisory (``fixed``) or the database no
+    longer exists (``dropped``); None while open."""
 
     @property
     def is_open(self) -> bool:
@@ -56,6 +65,7 @@ class Window:
             "opened_at": self.opened_at.isoformat(),
             "first_seen_at": self.first_seen_at.isoformat(),
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "closed_by": self.closed_by,
             "open": self.is_open,
             "seconds": self.seconds,
             "days": round(self.seconds / DAY, 3),
@@ -87,6 +97,11 @@ def vulnerability_windows(data: HistoryData, until: datetime, scope: Scope = ALL
     """How many of those showed each advisory (fewer means it was once seen clean)."""
     done: list[Window] = []
     for view in scan_views(data, scope):
+        for key in [k for k in scans if view.dropped(k)]:
+            for wkey in [w for w in open_ if w[:2] == key]:
+                done.append(_window(wkey, open_.pop(wkey), view.at, "dropped"))
+            # gone: were a database of that name seen again, it was not vulnerable before
+            scans[key] += 1
         for key, row in view.rows.items():
             if not row.reachable:
                 continue
@@ -103,14 +118,18 @@ def vulnerability_windows(data: HistoryData, until: datetime, scope: Scope = ALL
                     open_[wkey] = _Open(start, view.at, finding.severity)
                 showing[wkey] = showing.get(wkey, 0) + 1
             for wkey in [w for w in open_ if w[:2] == key and w[2] not in shown]:
-                done.append(_window(wkey, open_.pop(wkey), view.at))
+                done.append(_window(wkey, open_.pop(wkey), view.at, "fixed"))
             scans[key] = scans.get(key, 0) + 1
-    done += [_window(wkey, state, None, until) for wkey, state in open_.items()]
+    done += [_window(wkey, state, None, None, until) for wkey, state in open_.items()]
     return sorted(done, key=lambda w: (w.opened_at, w.target, w.database, w.advisory_id))
 
 
 def _window(
-    key: tuple[str, str, str], state: _Open, closed: datetime | None, until: datetime | None = None
+    key: tuple[str, str, str],
+    state: _Open,
+    closed: datetime | None,
+    closed_by: ClosedBy | None,
+    until: datetime | None = None,
 ) -> Window:
     end = closed if closed is not None else until
     assert end is not None
@@ -122,6 +141,7 @@ def _window(
         opened_at=state.opened_at,
         first_seen_at=state.first_seen_at,
         closed_at=closed,
+        closed_by=closed_by,
         seconds=max(0.0, (end - state.opened_at).total_seconds()),
     )
 

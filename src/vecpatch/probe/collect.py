@@ -28,7 +28,7 @@ from vecpatch.probe.facts import (
     ServerFacts,
     TargetFacts,
 )
-from vecpatch.probe.parse import database_facts, server_facts
+from vecpatch.probe.parse import database_facts, database_names, server_facts
 
 Databases = Literal["all"] | tuple[str, ...] | None
 
@@ -127,17 +127,19 @@ class _Probe:
         row = await cur.fetchone()
         return row[0] if row else None
 
-    async def first(self) -> tuple[ServerFacts, list[str], DatabaseFacts]:
-        """Server facts, the database list, and (for free) the first database's facts."""
+    async def first(self) -> tuple[ServerFacts, list[str], tuple[str, ...], DatabaseFacts]:
+        """Server facts, the connectable databases, every database on the server, and (for
+        free) the first database's facts."""
         async with self.limit:
             conn = await self._connect(None)
             async with conn:
                 server = server_facts(await self._fetch(conn, queries.SERVER))
-                names = [r[0] for r in await (await conn.execute(queries.DATABASES)).fetchall()]
+                rows = await (await conn.execute(queries.DATABASES)).fetchall()
+                names, existing = database_names(rows)
                 await self._derive_keys(conn, self._visits(names))
                 self.package = await self._fetch(conn, queries.PACKAGE)
                 own = database_facts(await self._fetch(conn, queries.DATABASE), self.package)
-        return server, names, own
+        return server, names, existing, own
 
     async def database(self, name: str) -> DatabaseFacts | DatabaseFailure:
         async with self.limit:
@@ -164,7 +166,7 @@ class _Probe:
         if self.req.failure is not None:
             return replace(base, failure=self.req.failure)
         try:
-            server, names, own = await self.first()
+            server, names, existing, own = await self.first()
         except (psycopg.Error, OSError, TimeoutError) as exc:
             failure = classify(exc, self.req.secrets)
             return replace(base, duration_seconds=time.perf_counter() - started, failure=failure)
@@ -180,6 +182,7 @@ class _Probe:
             server=server,
             databases=tuple(sorted(found, key=lambda d: order.get(d.name, 0))),
             failed_databases=tuple(r for r in results if isinstance(r, DatabaseFailure)),
+            server_databases=existing,
         )
 
     def _visits(self, names: list[str]) -> int:

@@ -172,6 +172,9 @@ class TargetFacts:
     failed_databases: tuple[DatabaseFailure, ...] = ()
     failure: Failure | None = None
     tags: tuple[str, ...] = field(default=())
+    server_databases: tuple[str, ...] = ()
+    """Every database on the server at probe time, sorted: connectable or not, selected or
+    not (what exists, not what was scanned). Empty when unknown (unreachable target)."""
 
     @property
     def reachable(self) -> bool:

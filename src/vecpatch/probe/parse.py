@@ -6,6 +6,7 @@ malformed document fails here, loudly, rather than deep in the assessment.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,13 @@ def server_facts(doc: dict[str, Any]) -> ServerFacts:
         replicas=int(doc["replicas"]),
         replay_lag_seconds=float(lag) if lag is not None else None,
     )
+
+
+def database_names(rows: Iterable[Sequence[Any]]) -> tuple[list[str], tuple[str, ...]]:
+    """From the ``DATABASES`` rows: the connectable databases (in query order), and every
+    database on the server, connectable or not, sorted."""
+    pairs = [(str(row[0]), bool(row[1])) for row in rows]
+    return [name for name, allowed in pairs if allowed], tuple(sorted(n for n, _ in pairs))
 
 
 def database_facts(doc: dict[str, Any], package: dict[str, Any]) -> DatabaseFacts:

@@ -47,7 +47,8 @@ SELECT json_build_object(
 )
 """What is on disk: the same for every database of a server, so read once per server."""
 
-DATABASES: Final = sql.SQL("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname")
+DATABASES: Final = sql.SQL("SELECT datname, datallowconn FROM pg_database ORDER BY datname")
+"""Every database on the server (it exists), and whether it accepts connections (scannable)."""
 
 DATABASE: Final = sql.SQL(
     """
