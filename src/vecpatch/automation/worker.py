@@ -1,5 +1,5 @@
-"""Fleet jobs on many machines: per-target scans and applies through Procrastinate (a
-PostgreSQL queue).
+"""Fleet jobs on many machines: per-target scans, stages and applies through Procrastinate
+(a PostgreSQL queue).
 
 Why Procrastinate: the history store can already live in PostgreSQL, so the queue can
 too: no broker to run, jobs survive restarts, and any machine that reaches the queue
@@ -17,6 +17,13 @@ history with its own evidence. ``--yes`` was given at enqueue time, so nobody is
 a refused or failed apply is the job's result, never a retry (Procrastinate does not
 retry these tasks: a second attempt must be an operator's decision).
 
+A stage job is a local ``vecpatch stage --clone-from TARGET`` of its one target: the same
+clone (a sandbox on the worker with production's schema and a sample of its vector
+tables, production read-only) and the same runner, recorded as its own ``stage`` run in
+the worker's history; the report (JSON, Markdown, HTML) goes to ``<output dir>/<run
+id>/`` on the worker and the clone is destroyed. A failing stage, or a target that cannot
+be cloned, is the job's result (exit code 1 or 2 in its summary), never a retry.
+
 Secrets never enter the queue: a job carries the target's definition with its
 credential *reference* (``env:NAME``, ``file:PATH``, ``pgpass``), and each worker
 resolves it locally. Targets with inline passwords (in the DSN or the file) are refused.
@@ -25,9 +32,11 @@ resolves it locally. Targets with inline passwords (in the DSN or the file) are 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import procrastinate
 import psycopg
@@ -37,18 +46,24 @@ from psycopg.conninfo import conninfo_to_dict
 from vecpatch.apply.model import ApplyOptions
 from vecpatch.apply.runner import run_apply
 from vecpatch.catalog.store import load_catalog
-from vecpatch.errors import UsageError
+from vecpatch.errors import UsageError, VecpatchError
 from vecpatch.findings import FindingKind
 from vecpatch.history.store import HistoryStore
+from vecpatch.paths import state_dir
 from vecpatch.redact import redact_text
 from vecpatch.report.model import ScanReport
+from vecpatch.report.output import write_atomic
 from vecpatch.scan import ScanOptions, assess, probe, target_secrets
 from vecpatch.scan_record import record_rows
 from vecpatch.targets.model import Target
 
+if TYPE_CHECKING:
+    from vecpatch.stage.runner import StageOptions
+
 QUEUE = "vecpatch"
 SCAN_TASK = "vecpatch.scan_target"
 APPLY_TASK = "vecpatch.apply_target"
+STAGE_TASK = "vecpatch.stage_target"
 _SCHEMA_LOCK = 0x76717565  # "vque": one schema installer at a time
 _FAILURE_KINDS = frozenset(k.value for k in FindingKind if k.is_scan_failure)
 log = logging.getLogger("vecpatch.worker")
@@ -91,6 +106,7 @@ def make_app(queue_dsn: str) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=queue_dsn))
     app.task(name=SCAN_TASK, queue=QUEUE, pass_context=True)(scan_target_job)
     app.task(name=APPLY_TASK, queue=QUEUE, pass_context=True, retry=False)(apply_target_job)
+    app.task(name=STAGE_TASK, queue=QUEUE, pass_context=True, retry=False)(stage_target_job)
     return app
 
 
@@ -125,6 +141,33 @@ def enqueue_apply(queue_dsn: str, targets: Sequence[Target], options: ApplyOptio
         task = app.tasks[APPLY_TASK]
         for doc in docs:
             task.defer(target=doc, options=opts)
+    return len(docs)
+
+
+def enqueue_stage(
+    queue_dsn: str,
+    targets: Sequence[Target],
+    options: StageOptions,
+    *,
+    sample_rows: int,
+    output_dir: Path | None,
+) -> int:
+    """Queue one stage job per target (each clones it and becomes its own stage run)."""
+    if options.after_package is not None:
+        raise UsageError("test seams cannot be queued")
+    docs = [queueable(t) for t in targets]
+    opts = options.public()
+    ensure_schema(queue_dsn)
+    app = make_app(queue_dsn)
+    with app.open():
+        task = app.tasks[STAGE_TASK]
+        for doc in docs:
+            task.defer(
+                target=doc,
+                options=opts,
+                sample_rows=sample_rows,
+                output_dir=str(output_dir) if output_dir is not None else None,
+            )
     return len(docs)
 
 
@@ -205,6 +248,61 @@ def apply_target_job(
             }
             for d in result.databases
         ],
+    }
+
+
+def stage_target_job(
+    context: procrastinate.JobContext,
+    *,
+    target: dict[str, Any],
+    options: dict[str, Any],
+    sample_rows: int,
+    output_dir: str | None,
+) -> dict[str, Any]:
+    """``vecpatch stage --clone-from`` of one target, recorded as its own stage run."""
+    from vecpatch.cli.stage import clone_staging, stage_and_record
+    from vecpatch.stage.render import StageFormat, render
+    from vecpatch.stage.runner import StageOptions
+
+    history = (context.additional_context or {}).get("history")
+    chosen = Target.model_validate(target)
+    opts = StageOptions.from_public(options)
+    secrets = tuple(target_secrets([chosen]))
+
+    def progress(message: str) -> None:
+        log.info("%s: %s", chosen.name, redact_text(message, secrets))
+
+    # unique per job: two jobs on one machine in the same second must not share a sandbox
+    clone_id = f"{_now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+    try:
+        staging = clone_staging(chosen, clone_id, sample_rows, progress)
+        report = stage_and_record(staging, opts, history, progress)
+    except VecpatchError as exc:
+        message = redact_text(exc.message, secrets)
+        log.error("stage of %s: %s", chosen.name, message)
+        return {
+            "target": chosen.name,
+            "verdict": "error",
+            "exit_code": int(exc.exit_code),
+            "run_id": None,
+            "report": None,
+            "failed_critical": [],
+            "error": message,
+        }
+    hidden = (*secrets, *staging.endpoint.secrets)
+    folder = (Path(output_dir) if output_dir else state_dir() / "stage") / report.run_id
+    for fmt, name in ((StageFormat.JSON, "report.json"), (StageFormat.MARKDOWN, "report.md"),
+                      (StageFormat.HTML, "report.html")):  # fmt: skip
+        write_atomic(folder / name, redact_text(render(report, fmt), hidden))
+    return {
+        "target": chosen.name,
+        "verdict": report.verdict.value,
+        "exit_code": int(report.exit_code),
+        "run_id": report.run_id,
+        "from": report.installed,
+        "to": report.target,
+        "report": str(folder / "report.json"),
+        "failed_critical": [c.id for c in report.critical_failures],
     }
 
 

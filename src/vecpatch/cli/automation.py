@@ -445,7 +445,7 @@ def worker(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Worker name in the queue.")] = None,
 ) -> None:
-    """Start a worker: it runs queued scan and apply jobs and records them in --history."""
+    """Start a worker: it runs queued scan, stage and apply jobs, recorded in --history."""
     if ctx.invoked_subcommand is not None:
         return
     if not queue_dsn:
@@ -556,6 +556,60 @@ def enqueue_apply_cmd(
     selection = gather(targets, targets_file, env, tag, wave)
     count = enqueue_apply(queue_dsn, selection.targets, opts)
     info(f"queued {count} apply job(s); each is recorded as its own apply run")
+    typer.echo(count)
+
+
+@worker_app.command("enqueue-stage")
+def enqueue_stage_cmd(
+    queue_dsn: QueueDsn,
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
+    to: ToOpt = None,
+    policy: PolicyOpt = PolicyChoice.latest,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Your test plan (YAML, on the worker).")
+    ] = None,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="Your queries (SQL, on the worker).")
+    ] = None,
+    post_update_sql: Annotated[
+        Path | None, typer.Option("--post-update-sql", help="SQL your deploy runs after it.")
+    ] = None,
+    sample_rows: Annotated[
+        int, typer.Option("--sample-rows", min=1, help="Rows per vector table in the clone.")
+    ] = 100_000,
+    perf_queries: Annotated[
+        int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
+    ] = None,
+    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Reports go to DIR/<run id>/ on the worker."),
+    ] = None,
+) -> None:
+    """Queue one stage job per target; each is a `vecpatch stage --clone-from` of it.
+
+    The worker clones the target into a sandbox (production's schema and a sample of its
+    vector tables, read-only), stages the planned update there, records a stage run in
+    its --history, writes report.json/.md/.html under --output-dir (default: its state
+    folder's stage/), then destroys the clone. Paths are the worker's. Prints the count.
+    """
+    from vecpatch.automation.worker import enqueue_stage
+    from vecpatch.stage.runner import StageOptions
+
+    opts = StageOptions(
+        policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
+        post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
+    )  # fmt: skip
+    redacting_filter().add(*_dsn_secrets(queue_dsn))
+    selection = gather(targets, targets_file, env, tag, wave)
+    count = enqueue_stage(
+        queue_dsn, selection.targets, opts, sample_rows=sample_rows, output_dir=output_dir
+    )
+    info(f"queued {count} stage job(s); each is recorded as its own stage run")
     typer.echo(count)
 
 

@@ -6,6 +6,7 @@ codes: 0 every critical case passed; 1 a critical case failed; 2 usage or config
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -24,7 +25,9 @@ from vecpatch.stage.model import StageReport, Verdict
 from vecpatch.stage.render import StageFormat, render
 
 if TYPE_CHECKING:
+    from vecpatch.stage.runner import StageOptions
     from vecpatch.stage.staging import Staging
+    from vecpatch.targets import Target
 
 _STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "dim",
           Verdict.ERROR: "red"}  # fmt: skip
@@ -35,7 +38,6 @@ def _staging(
     database: str | None, hook: str | None, pg_bin: Path | None, sample_rows: int, run_id: str,
 ) -> Staging:  # fmt: skip
     from vecpatch.sandbox import Sandbox
-    from vecpatch.stage.clone import clone_from
     from vecpatch.stage.staging import from_dsn, from_sandbox
 
     given = [x for x in (staging, clone, sandbox) if x]
@@ -47,9 +49,40 @@ def _staging(
         return from_sandbox(Sandbox.load(sandbox), run_id, database)
     target = gather([str(clone)], targets_file).targets[0]
     redacting_filter().add(*(v for v in [target.conninfo.get("password")] if v))
+    return clone_staging(target, run_id, sample_rows, info)
+
+
+def clone_staging(
+    target: Target, run_id: str, sample_rows: int, progress: Callable[[str], None]
+) -> Staging:
+    """``--clone-from``'s staging: a sandbox clone of ``target`` (shared with worker jobs)."""
+    from vecpatch.stage.clone import clone_from
+
     name = f"stage-clone-{run_id}"
-    info(f"cloning {target.name} into sandbox {name} (at most {sample_rows} rows per vector table)")
+    progress(
+        f"cloning {target.name} into sandbox {name} (at most {sample_rows} rows per vector table)"
+    )
     return clone_from(target, run_id, name, sample_rows)
+
+
+def stage_and_record(
+    staging: Staging,
+    opts: StageOptions,
+    history: str | None,
+    progress: Callable[[str], None],
+    keep_clone: bool = False,
+) -> StageReport:
+    """``run_stage`` recorded in ``history``; a clone is destroyed afterwards unless kept."""
+    from vecpatch.catalog.store import load_catalog
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.stage.runner import run_stage
+
+    try:
+        with HistoryStore.open(history, secrets=staging.endpoint.secrets) as store:
+            return run_stage(staging, opts, load_catalog(offline=True), store, progress)
+    finally:
+        if staging.kind == "clone" and staging.sandbox is not None and not keep_clone:
+            staging.sandbox.destroy()
 
 
 def stage(
@@ -87,9 +120,7 @@ def stage(
 
     Exit codes: 0 every critical case passed; 1 a critical case failed; 2 usage error.
     """
-    from vecpatch.catalog.store import load_catalog
-    from vecpatch.history.store import HistoryStore
-    from vecpatch.stage.runner import StageOptions, run_stage
+    from vecpatch.stage.runner import StageOptions
 
     opts = StageOptions(
         policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
@@ -99,12 +130,7 @@ def stage(
     target = _staging(staging, clone_from, sandbox, targets_file, database, package_hook,
                       pg_bin, sample_rows, run_id)  # fmt: skip
     redacting_filter().add(*target.endpoint.secrets)
-    try:
-        with HistoryStore.open(history, secrets=target.endpoint.secrets) as store:
-            report = run_stage(target, opts, load_catalog(offline=True), store, info)
-    finally:
-        if target.kind == "clone" and target.sandbox is not None and not keep_clone:
-            target.sandbox.destroy()
+    report = stage_and_record(target, opts, history, info, keep_clone)
     _emit(report, fmt, output)
     raise typer.Exit(int(report.exit_code))
 

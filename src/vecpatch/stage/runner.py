@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from vecpatch.apply.model import ApplyOptions
 from vecpatch.apply.update import UpdateFailed, run_update
@@ -22,7 +23,7 @@ from vecpatch.catalog.versions import PgvectorVersion
 from vecpatch.errors import UsageError
 from vecpatch.history.store import HistoryStore
 from vecpatch.paths import state_dir
-from vecpatch.plan import PlanPolicy, plan_target
+from vecpatch.plan import PlanPolicy, Policy, plan_target
 from vecpatch.probe.facts import DatabaseFacts, TargetFacts
 from vecpatch.scan import ScanOptions, probe
 from vecpatch.stage import compat, drill, judge, perf, postupdate
@@ -50,6 +51,34 @@ class StageOptions:
     lock_timeout: float = 2.0
     after_package: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     """Test seam: runs right after the package step (e.g. swap ``vector.so``)."""
+
+    def public(self) -> dict[str, Any]:
+        """The options as JSON (no test seam, paths as text): a queued stage job carries them."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "after_package":
+                continue
+            if f.name == "policy":
+                value = {**asdict(value), "policy": str(value.policy)}
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+    @classmethod
+    def from_public(cls, doc: Mapping[str, Any]) -> StageOptions:
+        """The inverse of :meth:`public`."""
+        known = {f.name for f in fields(cls)} - {"after_package"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise ValueError(f"unknown stage option(s): {', '.join(unknown)}")
+        values = dict(doc)
+        for key in ("plan_file", "queries_file", "post_update_sql"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
+        if "policy" in values:
+            policy = dict(values["policy"])
+            values["policy"] = PlanPolicy(**{**policy, "policy": Policy(policy["policy"])})
+        return cls(**values)
 
 
 def run_stage(
