@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
+from vecpatch.apply.smoke import index_recalls
 from vecpatch.errors import UsageError
 from vecpatch.sandbox import Sandbox
 from vecpatch.sandbox.testing import SandboxFactory
+from vecpatch.scan import ScanOptions, probe
+from vecpatch.targets import targets_from_args
 
 from .helpers import apply_cli, cli, doc, extversion, fingerprint
 
@@ -131,18 +134,30 @@ def test_no_tty_without_yes_is_a_usage_error() -> None:
     assert "--yes" in raised.value.message
 
 
+def _weak_recall(sb: Sandbox) -> float:
+    """weak_ivf's recall as apply's check measures it."""
+    [facts] = probe(targets_from_args([sb.dsn()]), ScanOptions())
+    [idx] = [i for i in facts.databases[0].indexes if i.name == "weak_ivf"]
+    with sb.connect() as conn:
+        return index_recalls(conn, facts.databases[0])[f"{idx.schema}.{idx.name}"]
+
+
 def test_an_index_with_low_normal_recall_is_judged_against_itself(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     """A fixed recall floor would refuse every update of a weak index; its own level does not."""
     sb = sandbox_factory.fresh("16.4", "0.7.4", sample=True, rows=2000)
     sb.run_sql("DROP INDEX items_embedding_hnsw")  # the planner must pick the weak index
-    with sb.connect() as conn:  # 32 probes of 1,000 lists: recall near 0.6 on these rows
-        conn.execute("SET maintenance_work_mem = '256MB'")
-        conn.execute(
-            "CREATE INDEX weak_ivf ON items USING ivfflat (embedding vector_l2_ops) "
-            "WITH (lists = 1000)"
-        )
+    for _ in range(5):  # k-means is seeded at random: 0.5 to 0.73 in 22 builds, rarely more
+        with sb.connect() as conn:  # 32 probes of 1,000 lists
+            conn.execute("SET maintenance_work_mem = '256MB'")
+            conn.execute("DROP INDEX IF EXISTS weak_ivf")
+            conn.execute(
+                "CREATE INDEX weak_ivf ON items USING ivfflat (embedding vector_l2_ops) "
+                "WITH (lists = 1000)"
+            )
+        if _weak_recall(sb) < 0.8:
+            break
     sb.install_extension("0.8.5")
     result = apply_cli(sb, tmp_path, "--to", "0.8.5", "--backup", "schema")
     assert result.exit_code == 0, result.stdout + result.stderr
