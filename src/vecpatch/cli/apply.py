@@ -19,7 +19,7 @@ from rich.text import Text
 from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind
 from vecpatch.cli.console import err, info, out, redacting_filter
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
-from vecpatch.cli.selection import gather
+from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
 from vecpatch.errors import UsageError
 from vecpatch.plan import Policy
 
@@ -47,6 +47,39 @@ def positive(value: float, option: str) -> float:
     return value
 
 
+# Options shared by `vecpatch apply` and `vecpatch worker enqueue-apply` (paths and hooks
+# are resolved where the apply runs).
+ApplyPolicyOpt = Annotated[Policy, typer.Option("--policy", help="How to pick the version.")]
+BackupOpt = Annotated[BackupKind, typer.Option("--backup", help="Backup before update.")]
+BackupCommandOpt = Annotated[
+    str | None, typer.Option("--backup-command", help="Hook: {host} {port} {database} {dest}.")
+]
+BackupDirOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Backups go here.")]
+IHaveABackupOpt = Annotated[bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")]
+NowOpt = Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")]
+LockTimeoutOpt = Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")]
+StatementTimeoutOpt = Annotated[str, typer.Option("--statement-timeout")]
+RetryBudgetOpt = Annotated[str, typer.Option("--retry-budget", help="Lock retries.")]
+ReconnectStaleOpt = Annotated[
+    bool, typer.Option("--reconnect-stale", help="Terminate sessions older than the update.")
+]
+ReconnectHookOpt = Annotated[
+    str | None, typer.Option("--reconnect-hook", help="Pool reconnect command instead.")
+]
+SoakOpt = Annotated[str, typer.Option("--soak", help="Watch after COMMIT; 0 skips.")]
+EvidenceDirOpt = Annotated[Path | None, typer.Option("--evidence-dir", help="Evidence goes here.")]
+PgBinOpt = Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")]
+PgMinorHookOpt = Annotated[
+    str | None, typer.Option("--pg-minor-hook", help="{host} {pg_major} {version}.")
+]
+PackageHookOpt = Annotated[
+    str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", "-j", min=1, max=256, help="Databases at once.")
+]
+
+
 class CliUi:
     """Progress on stderr; typed confirmation of the target's name on a TTY."""
 
@@ -69,49 +102,31 @@ Fmt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
 def apply(
     targets: TargetsArg = None,
     targets_file: TargetsOpt = None,
-    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")] = None,
-    wave: Annotated[int | None, typer.Option("--wave", help="Only this wave.")] = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
     to: Annotated[str | None, typer.Option("--to", help="Target pgvector version.")] = None,
-    policy: Annotated[Policy, typer.Option("--policy", help="How to pick the version.")] = (
-        Policy.LATEST
-    ),
-    backup: Annotated[BackupKind, typer.Option("--backup", help="Backup before update.")] = (
-        BackupKind.PG_DUMP
-    ),
-    backup_command: Annotated[
-        str | None, typer.Option("--backup-command", help="Hook: {host} {port} {database} {dest}.")
-    ] = None,
-    backup_dir: Annotated[
-        Path | None, typer.Option("--backup-dir", help="Backups go here.")
-    ] = None,
-    i_have_a_backup: Annotated[
-        bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")
-    ] = False,
-    now: Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")] = False,
+    policy: ApplyPolicyOpt = Policy.LATEST,
+    backup: BackupOpt = BackupKind.PG_DUMP,
+    backup_command: BackupCommandOpt = None,
+    backup_dir: BackupDirOpt = None,
+    i_have_a_backup: IHaveABackupOpt = False,
+    now: NowOpt = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="No typed confirmation.")] = False,
-    lock_timeout: Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")] = "2s",
-    statement_timeout: Annotated[str, typer.Option("--statement-timeout")] = "5m",
-    retry_budget: Annotated[str, typer.Option("--retry-budget", help="Lock retries.")] = "30s",
-    reconnect_stale: Annotated[
-        bool, typer.Option("--reconnect-stale", help="Terminate sessions older than the update.")
-    ] = False,
-    reconnect_hook: Annotated[
-        str | None, typer.Option("--reconnect-hook", help="Pool reconnect command instead.")
-    ] = None,
-    soak: Annotated[str, typer.Option("--soak", help="Watch after COMMIT; 0 skips.")] = "120s",
+    lock_timeout: LockTimeoutOpt = "2s",
+    statement_timeout: StatementTimeoutOpt = "5m",
+    retry_budget: RetryBudgetOpt = "30s",
+    reconnect_stale: ReconnectStaleOpt = False,
+    reconnect_hook: ReconnectHookOpt = None,
+    soak: SoakOpt = "120s",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and preflight only.")] = False,
     history: History = None,
     fmt: Fmt = "table",
-    evidence_dir: Annotated[Path | None, typer.Option("--evidence-dir")] = None,
-    pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
-    pg_minor_hook: Annotated[
-        str | None, typer.Option("--pg-minor-hook", help="{host} {pg_major} {version}.")
-    ] = None,
-    package_hook: Annotated[
-        str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
-    ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=256)] = 4,
+    evidence_dir: EvidenceDirOpt = None,
+    pg_bin: PgBinOpt = None,
+    pg_minor_hook: PgMinorHookOpt = None,
+    package_hook: PackageHookOpt = None,
+    concurrency: ConcurrencyOpt = 4,
 ) -> None:
     """Update pgvector safely: preflight, backup, update in one checked transaction, verify.
 

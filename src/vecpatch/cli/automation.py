@@ -19,10 +19,29 @@ import typer
 
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.automation import migration
+from vecpatch.cli.apply import (
+    ApplyPolicyOpt,
+    BackupCommandOpt,
+    BackupDirOpt,
+    BackupOpt,
+    ConcurrencyOpt,
+    EvidenceDirOpt,
+    IHaveABackupOpt,
+    LockTimeoutOpt,
+    NowOpt,
+    PackageHookOpt,
+    PgBinOpt,
+    PgMinorHookOpt,
+    ReconnectHookOpt,
+    ReconnectStaleOpt,
+    RetryBudgetOpt,
+    SoakOpt,
+    StatementTimeoutOpt,
+)
 from vecpatch.cli.console import err, info, out, redacting_filter
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
-from vecpatch.cli.selection import gather, targets_file_path
+from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather, targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.plan import Policy, build_plan
@@ -38,9 +57,6 @@ History = Annotated[
     str | None,
     typer.Option("--history", envvar="VECPATCH_HISTORY", help="History store URL (SQLAlchemy)."),
 ]
-EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
-TagOpt = Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")]
-WaveOpt = Annotated[int | None, typer.Option("--wave", help="Only this wave.")]
 NotifyOpt = Annotated[
     list[str],
     typer.Option(
@@ -485,50 +501,26 @@ def enqueue_apply_cmd(
     tag: TagOpt = None,
     wave: WaveOpt = None,
     to: Annotated[str | None, typer.Option("--to", help="Target pgvector version.")] = None,
-    policy: Annotated[Policy, typer.Option("--policy", help="How to pick the version.")] = (
-        Policy.LATEST
-    ),
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Required: workers cannot ask for confirmation.")
     ] = False,
-    backup: Annotated[BackupKind, typer.Option("--backup", help="Backup before update.")] = (
-        BackupKind.PG_DUMP
-    ),
-    backup_command: Annotated[
-        str | None, typer.Option("--backup-command", help="Hook: {host} {port} {database} {dest}.")
-    ] = None,
-    backup_dir: Annotated[
-        Path | None, typer.Option("--backup-dir", help="Backups go here (on the worker).")
-    ] = None,
-    i_have_a_backup: Annotated[
-        bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")
-    ] = False,
-    now: Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")] = False,
-    lock_timeout: Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")] = "2s",
-    statement_timeout: Annotated[str, typer.Option("--statement-timeout")] = "5m",
-    retry_budget: Annotated[str, typer.Option("--retry-budget", help="Lock retries.")] = "30s",
-    reconnect_stale: Annotated[
-        bool, typer.Option("--reconnect-stale", help="Terminate sessions older than the update.")
-    ] = False,
-    reconnect_hook: Annotated[
-        str | None, typer.Option("--reconnect-hook", help="Pool reconnect command instead.")
-    ] = None,
-    soak: Annotated[str, typer.Option("--soak", help="Watch after COMMIT; 0 skips.")] = "120s",
-    evidence_dir: Annotated[
-        Path | None, typer.Option("--evidence-dir", help="Evidence goes here (on the worker).")
-    ] = None,
-    pg_bin: Annotated[
-        Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir (on the worker).")
-    ] = None,
-    pg_minor_hook: Annotated[
-        str | None, typer.Option("--pg-minor-hook", help="{host} {pg_major} {version}.")
-    ] = None,
-    package_hook: Annotated[
-        str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
-    ] = None,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", "-j", min=1, max=256, help="Databases at once.")
-    ] = 4,
+    policy: ApplyPolicyOpt = Policy.LATEST,
+    backup: BackupOpt = BackupKind.PG_DUMP,
+    backup_command: BackupCommandOpt = None,
+    backup_dir: BackupDirOpt = None,
+    i_have_a_backup: IHaveABackupOpt = False,
+    now: NowOpt = False,
+    lock_timeout: LockTimeoutOpt = "2s",
+    statement_timeout: StatementTimeoutOpt = "5m",
+    retry_budget: RetryBudgetOpt = "30s",
+    reconnect_stale: ReconnectStaleOpt = False,
+    reconnect_hook: ReconnectHookOpt = None,
+    soak: SoakOpt = "120s",
+    evidence_dir: EvidenceDirOpt = None,
+    pg_bin: PgBinOpt = None,
+    pg_minor_hook: PgMinorHookOpt = None,
+    package_hook: PackageHookOpt = None,
+    concurrency: ConcurrencyOpt = 4,
 ) -> None:
     """Queue one apply job per target; each job is a `vecpatch apply` of that target.
 

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from vecpatch.cli.console import out
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
-from vecpatch.cli.selection import gather
+from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.plan import Plan, PlanPolicy, Policy, Status, TargetPlan, build_plan
@@ -63,9 +63,9 @@ def plan_policy(
 def plan(
     targets: TargetsArg = None,
     targets_file: TargetsOpt = None,
-    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")] = None,
-    wave: Annotated[int | None, typer.Option("--wave", help="Only this wave.")] = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
     to: ToOpt = None,
     policy: PolicyOpt = PolicyChoice.latest,
     cooldown_days: CooldownOpt = 0,

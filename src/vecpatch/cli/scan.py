@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vecpatch.cli.console import err, info, out, verbosity
-from vecpatch.cli.selection import gather
+from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
 from vecpatch.exitcodes import ExitCode
 from vecpatch.report.output import OutputFormat
 
@@ -45,9 +45,9 @@ TargetsOpt = Annotated[
 def scan(
     targets: TargetsArg = None,
     targets_file: TargetsOpt = None,
-    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")] = None,
-    wave: Annotated[int | None, typer.Option("--wave", help="Only this wave.")] = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = (
         OutputFormat.TABLE
     ),

@@ -49,9 +49,7 @@ def _target(t: TargetReport) -> RenderableType:
     lines: list[RenderableType] = [title]
     if t.server is not None:
         role = "replica" if t.server.in_recovery else "primary"
-        lines.append(
-            Text(f"  PostgreSQL {t.server.version} ({t.server.pointer_bits}-bit, {role})")
-        )
+        lines.append(Text(f"  PostgreSQL {t.server.version} ({t.server.pointer_bits}-bit, {role})"))
     lines += [_server_line(f) for f in _folded(t.findings)]
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for col in ("database", "pgvector", "on disk", "findings", "next action"):

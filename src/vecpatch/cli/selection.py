@@ -9,12 +9,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from vecpatch.errors import UsageError
 
 if TYPE_CHECKING:
     from vecpatch.targets import Target, TargetsFile
+
+
+EnvOpt = Annotated[str | None, typer.Option("--env", help="Only this environment.")]
+TagOpt = Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")]
+WaveOpt = Annotated[int | None, typer.Option("--wave", help="Only this wave.")]
 
 
 @dataclass(frozen=True)

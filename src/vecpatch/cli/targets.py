@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from vecpatch.cli.console import err, fail, info, out
-from vecpatch.cli.selection import gather
+from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 
@@ -108,9 +108,9 @@ def list_(
         Path | None,
         typer.Option("--targets", "-t", help="Targets file; default $VECPATCH_TARGETS."),
     ] = None,
-    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Only targets with this tag.")] = None,
-    wave: Annotated[int | None, typer.Option("--wave", help="Only this wave.")] = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
     fmt: Annotated[ListFormat, typer.Option("--format", help="Output format.")] = ListFormat.table,
 ) -> None:
     """Show resolved targets (after defaults) with secrets redacted."""
