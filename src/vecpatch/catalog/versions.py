@@ -8,6 +8,7 @@ what the sort key encodes. pgvector uses plain ``X.Y.Z`` (sometimes tagged ``vX.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -43,6 +44,7 @@ class PgVersion:
     text: str = field(default="", compare=False)
 
     @classmethod
+    @functools.lru_cache(maxsize=4096)  # immutable; a scan parses the same strings many times
     def parse(cls, value: str) -> PgVersion:
         """Parse ``16.4``, ``9.6.24``, ``18beta2``, ``18rc1`` or a ``server_version`` string.
 
@@ -104,6 +106,7 @@ class PgvectorVersion:
     pre: int = 0
 
     @classmethod
+    @functools.lru_cache(maxsize=4096)  # immutable; a scan parses the same strings many times
     def parse(cls, value: str) -> PgvectorVersion:
         m = _VEC_RE.match(value)
         if not m:
