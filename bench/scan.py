@@ -226,7 +226,7 @@ def main() -> None:
             ratio_api = (count / api_s) / (ans_count / ans_s)
             ratio_cli = (cli_count / cli_s) / (ans_count / ans_s)
             print(
-                f"ratio vecpatch/ansible: API {ratio_api:.0f}x, CLI {ratio_cli:.0f}x (goal >= 50x)"
+                f"ratio vecpatch/ansible: API {ratio_api:.1f}x, CLI {ratio_cli:.1f}x (goal >= 50x)"
             )
         print(
             f"goal 1,000 databases in <= 10 s: API {'met' if api_s <= 10 else 'MISSED'} "
