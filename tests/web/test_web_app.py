@@ -121,3 +121,21 @@ def test_secrets_never_shown(tmp_path: Path) -> None:
         client = _client(store)
         for path in ("/", f"/runs/{run}", f"/api/runs/{run}", "/api/runs", "/metrics"):
             assert "S3cret-Value-77" not in client.get(path).text
+
+
+def test_history_is_read_again_only_when_it_changed(store: HistoryStore) -> None:
+    """Scrapes between two writes reuse what was read; a write is seen by the next request."""
+    source = HistorySource(store, since="all", clock=lambda: T0 + timedelta(days=10))
+    first, second = source.snapshot(), source.snapshot()
+    assert second.data is first.data and second.metrics is first.metrics
+    run = store.start_run("scan", environment="prod", started_at=T0 + timedelta(days=1))
+    store.record_scan_result(
+        ScanRecord(run_id=run, target="db1", database="app", reachable=True,
+                   environment="prod", pg_version="16.4", pgvector_installed="0.8.5",
+                   pgvector_default="0.8.5")
+    )  # fmt: skip
+    store.finish_run(run, "ok", {"databases": 1}, finished_at=T0 + timedelta(days=1, seconds=2))
+    third = source.snapshot()
+    assert third.data is not first.data and len(third.data.scan_results) == 2
+    window = third.metrics.vulnerability_window.windows[0]
+    assert window.closed_at == T0 + timedelta(days=1) and window.closed_by == "fixed"

@@ -6,11 +6,11 @@ per run: a dashboard refresh over months of scans must stay quick.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import case, func, null, select
 
 from vecpatch.catalog.model import Catalog
 from vecpatch.history import schema as t
@@ -49,11 +49,21 @@ def release_dates(catalog: Catalog | None) -> dict[str, Any]:
     return {f"{r.product.value}:{r.version}": r.date for r in catalog.releases if r.date}
 
 
+def _scan_rows(store: HistoryStore) -> tuple[ScanRecord, ...]:
+    """Scan rows without the per-database facts (the bulk of the table, and no metric reads
+    them); a target-level row keeps its facts (the databases present on the server)."""
+    s = t.scan_results
+    facts = case((s.c.database.is_(None), s.c.facts), else_=null()).label("facts")
+    columns = [c for c in s.c if c.name != "facts"]
+    rows = _rows(store, ScanRecord, select(*columns, facts).order_by(s.c.id))
+    return tuple(r if r.facts is not None else replace(r, facts={}) for r in rows)
+
+
 def load_history(store: HistoryStore, catalog: Catalog | None = None) -> HistoryData:
     """Everything the metrics read; *catalog* supplies release dates for the cadence."""
     return HistoryData(
         runs=_rows(store, RunRecord, select(t.runs).order_by(t.runs.c.started_at, t.runs.c.id)),
-        scan_results=_rows(store, ScanRecord, select(t.scan_results).order_by(t.scan_results.c.id)),
+        scan_results=_scan_rows(store),
         findings=_rows(store, FindingRecord, select(t.findings).order_by(t.findings.c.id)),
         stage_cases=_rows(
             store, StageCaseRecord, select(t.stage_cases).order_by(t.stage_cases.c.id)
@@ -67,3 +77,29 @@ def load_history(store: HistoryStore, catalog: Catalog | None = None) -> History
         first_seen=_first_seen(store),
         release_dates=release_dates(catalog),
     )
+
+
+def history_version(store: HistoryStore) -> tuple[Any, ...]:
+    """A cheap value that changes whenever anything the metrics read is written.
+
+    Rows are appended (ids grow) except runs (finished in place) and incidents (closed in
+    place), whose counts and latest timestamps are included. One round trip.
+    """
+    r, i = t.runs.c, t.incidents.c
+    parts = [
+        select(func.count(), func.max(r.finished_at), func.count(r.finished_at)).select_from(
+            t.runs
+        ),
+        select(func.max(t.scan_results.c.id)),
+        select(func.max(t.findings.c.id)),
+        select(func.max(t.stage_cases.c.id)),
+        select(func.max(t.apply_steps.c.id)),
+        select(func.count(), func.max(i.closed_at), func.count(i.closed_at)).select_from(
+            t.incidents
+        ),
+        select(func.count(), func.min(t.catalog_first_seen.c.first_seen_at)).select_from(
+            t.catalog_first_seen
+        ),
+    ]
+    with store.engine.connect() as conn:
+        return tuple(tuple(conn.execute(q).one()) for q in parts)
