@@ -4,14 +4,16 @@ pgvector ships no downgrade scripts, so after COMMIT the only way back is a rest
 A pg_dump backup is proven readable (``pg_restore --list``) before the update starts;
 the row counts of every table with a vector column and the installed ``extversion``
 are recorded with it so a rollback can show it brought back what was there. The counts
-and the dump see the same data: they are read in a REPEATABLE READ transaction whose
-exported snapshot pg_dump adopts (``--snapshot``), so rows written in between cannot
-make a correct restore look wrong.
+and the dump see the same data: a snapshot is exported from a transaction that touches
+no table, the counts are read in it and pg_dump adopts it (``--snapshot``), so rows
+written in between cannot make a correct restore look wrong.
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -91,39 +93,72 @@ def take_backup(
     server_major: int,
 ) -> dict[str, Any]:
     """Take the backup the options ask for; return what rollback and evidence need."""
-    with endpoint.connect(autocommit=False) as conn:
-        conn.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-        snapshot = conn.execute(sql.SQL("SELECT pg_export_snapshot()")).fetchone()
-        info: dict[str, Any] = {
-            "kind": opts.backup.value,
-            "extversion": extversion(conn),
-            "row_counts": row_counts(conn, db),
-            "target": endpoint.target,
-            "database": endpoint.database,
-        }
-        if opts.backup in (BackupKind.PG_DUMP, BackupKind.SCHEMA):
-            # The transaction stays open until pg_dump has taken its snapshot over.
-            info.update(
-                _dump(endpoint, opts, dest, server_major, str(snapshot[0]) if snapshot else None)
-            )
-        conn.rollback()
-    if opts.backup is BackupKind.COMMAND:
-        info.update(_command(endpoint, opts, dest))
-    elif opts.backup is BackupKind.NONE:
-        info["note"] = "no backup taken: --backup none --i-have-a-backup"
+    info: dict[str, Any] = {
+        "kind": opts.backup.value,
+        "target": endpoint.target,
+        "database": endpoint.database,
+    }
+    if opts.backup not in (BackupKind.PG_DUMP, BackupKind.SCHEMA):
+        with endpoint.connect() as conn:
+            info.update(extversion=extversion(conn), row_counts=row_counts(conn, db))
+        if opts.backup is BackupKind.COMMAND:
+            info.update(_command(endpoint, opts, dest))
+        else:
+            info["note"] = "no backup taken: --backup none --i-have-a-backup"
+        return info
+    with _exported_snapshot(endpoint) as snapshot:
+        info.update(_counted_in(endpoint, db, snapshot))
+        info.update(_dump(endpoint, opts, dest, server_major, snapshot))
     return info
 
 
+@contextmanager
+def _exported_snapshot(endpoint: Endpoint) -> Iterator[str]:
+    """A snapshot exported from a transaction that touches no table, open while in use.
+
+    It holds no lock (an application's ALTER TABLE never queues behind it, so pg_dump never
+    waits behind that ALTER forever) and opts out of the server's idle-transaction limits,
+    as pg_dump does for its own sessions: it stays idle while pg_dump runs.
+    """
+    conn = endpoint.connect(autocommit=False)
+    try:
+        conn.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        conn.execute(sql.SQL("SELECT set_config('idle_in_transaction_session_timeout', '0', true)"))
+        conn.execute(
+            sql.SQL(
+                "SELECT set_config(name, '0', true) FROM pg_settings "
+                "WHERE name = 'transaction_timeout'"
+            )
+        )
+        row = conn.execute(sql.SQL("SELECT pg_export_snapshot()")).fetchone()
+        assert row is not None
+        yield str(row[0])
+    finally:
+        with suppress(psycopg.Error):
+            conn.rollback()
+        conn.close()
+
+
+def _counted_in(endpoint: Endpoint, db: DatabaseFacts, snapshot: str) -> dict[str, Any]:
+    """``extversion`` and row counts as the dump will see them, from a short transaction."""
+    with endpoint.connect(autocommit=False) as conn:
+        conn.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        counted = {"extversion": extversion(conn), "row_counts": row_counts(conn, db)}
+        conn.rollback()
+    return counted
+
+
 def _dump(
-    endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int, snapshot: str | None
+    endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int, snapshot: str
 ) -> dict[str, Any]:
     pg_dump = find_tool("pg_dump", server_major, opts.pg_bin)
     pg_restore = find_tool("pg_restore", server_major, opts.pg_bin)
     dest.parent.mkdir(parents=True, exist_ok=True)
     conninfo, env = endpoint.child_env()
-    cmd = [str(pg_dump), "-Fd", "-f", str(dest), "-d", conninfo]
-    if snapshot:
-        cmd.append(f"--snapshot={snapshot}")
+    wait = f"{max(1, round(opts.retry_budget * 1000))}ms"
+    cmd = [str(pg_dump), "-Fd", "-f", str(dest), "-d", conninfo, f"--snapshot={snapshot}"]
+    cmd.append(f"--lock-wait-timeout={wait}")  # behind a queued ALTER TABLE: fail, not hang
     if opts.backup is BackupKind.SCHEMA:
         cmd.append("--schema-only")
     else:
@@ -138,7 +173,7 @@ def _dump(
         "bytes": _size(dest),
         "format": "directory",
         "schema_only": opts.backup is BackupKind.SCHEMA,
-        "consistent_with_row_counts": bool(snapshot),
+        "consistent_with_row_counts": True,
         "verified": f"pg_restore --list: {len(entries)} entries",
         "pg_dump": str(pg_dump),
         "pg_restore": str(pg_restore),
