@@ -163,3 +163,16 @@ def test_scope_ignores_other_environments_server_lists() -> None:
     )
     assert vulnerability_windows(data, NOW, Scope("prod"))[0].closed_by == "dropped"
     assert vulnerability_windows(data, NOW, Scope("staging")) == []
+
+
+def test_a_database_reached_but_not_listed_is_not_dropped() -> None:
+    """A pooler alias (or a database created after the list was read) is reached by the
+    scan without being in the server's list: the scan's own rows win."""
+    data = _history(
+        _scan("s1", T0, {"alias": True}, server=("postgres",)),
+        _scan("s2", T0 + 2 * DAY, {"alias": True}, server=("postgres",)),
+    )
+    [window] = vulnerability_windows(data, NOW)
+    assert window.is_open and window.closed_by is None
+    assert window.seconds == (NOW - FIX).total_seconds()
+    assert _fleet(data) == [("t", "alias")]

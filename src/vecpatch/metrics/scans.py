@@ -39,7 +39,11 @@ class ScanView:
         return self.run.started_at
 
     def dropped(self, key: DbKey) -> bool:
-        """The database no longer exists: this scan listed its server's databases without it."""
+        """The database no longer exists: this scan listed its server's databases without it
+        and did not reach it (a pooler alias, or a database created after the list was read,
+        can be reached without being listed)."""
+        if key in self.rows:
+            return False
         present = self.server_databases.get(key[0])
         return present is not None and key[1] not in present
 
