@@ -90,3 +90,18 @@ def test_a_role_that_may_not_read_pg_authid_uses_its_password_and_logs_no_error(
     probe = _probe(sb, dsn)
     assert probe.keys is None
     assert "pg_authid" not in Path(sb.meta.log_file).read_text()
+
+
+@pytest.mark.parametrize(
+    ("message", "retry"),
+    [
+        ('FATAL:  password authentication failed for user "postgres"', True),
+        ("fe_sendauth: no password supplied", True),
+        ("SCRAM authentication: incorrect server signature", True),
+        ('FATAL:  too many connections for role "postgres"', False),
+        ('FATAL:  no pg_hba.conf entry for host "10.0.0.1", user "x", database "y"', False),
+        ('FATAL:  database "gone" does not exist', False),
+    ],
+)
+def test_only_refused_credentials_fall_back_to_the_password(message: str, retry: bool) -> None:
+    assert scram.refused(psycopg.OperationalError(message)) is retry

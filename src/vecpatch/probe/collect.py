@@ -24,7 +24,6 @@ from vecpatch.probe.facts import (
     DatabaseFacts,
     DatabaseFailure,
     Failure,
-    FailureKind,
     ServerFacts,
     TargetFacts,
 )
@@ -89,6 +88,8 @@ class _Probe:
         self.limit = limit
         self.package: dict[str, Any] = {}
         self.keys: scram.ScramKeys | None = None
+        self._used_keys: tuple[str, ...] = ()
+        """Every key this probe tried: redacted from reasons even after they were dropped."""
 
     async def _connect(self, dbname: str | None) -> psycopg.AsyncConnection[Any]:
         keys = self.keys
@@ -96,10 +97,10 @@ class _Probe:
             try:
                 return await self._open(session_conninfo(self.req, dbname, keys))
             except psycopg.OperationalError as exc:
-                if classify(exc).kind is not FailureKind.AUTH_FAILED:
+                if not scram.refused(exc):
                     raise
-                # Another auth method for this database, or a pooler with its own salt:
-                # the password works wherever the keys do not; stop trying them.
+                # Another auth method for this database: the password works wherever the
+                # keys do not; stop trying them on this server.
                 if self.keys is keys:
                     self.keys = None
         return await self._open(session_conninfo(self.req, dbname))
@@ -118,9 +119,18 @@ class _Probe:
         if others < 2 or not password or not single_host:
             return
         try:
-            self.keys = await scram.read_keys(conn, password)
+            keys = await scram.read_keys(conn, password)
         except psycopg.Error:
-            self.keys = None
+            return
+        if keys is None:
+            return
+        self._used_keys = keys.secrets
+        try:  # one pilot connection: a pooler with its own salt refuses them once, not N times
+            pilot = await self._open(session_conninfo(self.req, None, keys))
+        except (psycopg.Error, OSError, TimeoutError):
+            return  # whatever the reason, the password still works: no keys for this server
+        await pilot.close()
+        self.keys = keys
 
     async def _fetch(self, conn: psycopg.AsyncConnection[Any], query: Any) -> Any:
         cur = await conn.execute(query)
@@ -191,7 +201,7 @@ class _Probe:
         return 0 if spec is None else len(names) if spec == "all" else len(spec)
 
     def _secrets(self) -> tuple[str, ...]:
-        return self.req.secrets + (self.keys.secrets if self.keys else ())
+        return self.req.secrets + self._used_keys
 
     def _wanted(self, names: list[str], own: DatabaseFacts) -> list[str]:
         spec = self.req.databases

@@ -14,6 +14,7 @@ are as secret as the password: they live in memory and are redacted like it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -28,8 +29,11 @@ LIBPQ_WITH_KEYS: Final = 180000
 MAY_READ: Final = sql.SQL("SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT')")
 """Asked first: reading pg_authid without the privilege would log an error on the server."""
 
-VERIFIER: Final = sql.SQL("SELECT rolpassword FROM pg_authid WHERE rolname = current_user")
-"""The connecting role's own verifier."""
+VERIFIER: Final = sql.SQL("SELECT rolpassword FROM pg_authid WHERE rolname = session_user")
+"""The verifier of the role that logged in (``options=-c role=...`` changes current_user)."""
+
+_REFUSED: Final = ("password", "sasl", "scram", "server signature")
+"""What libpq and the server say when credentials, not the connection, were the problem."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,18 @@ async def read_keys(conn: psycopg.AsyncConnection[Any], password: str) -> ScramK
     if not may or not may[0]:
         return None
     row = await (await conn.execute(VERIFIER)).fetchone()
-    return derive(str(row[0]) if row and row[0] else None, password)
+    verifier = str(row[0]) if row and row[0] else None
+    return await asyncio.to_thread(derive, verifier, password)  # PBKDF2: off the event loop
+
+
+def refused(exc: BaseException) -> bool:
+    """The keys (or a missing password) were refused: worth retrying with the password.
+
+    Narrow on purpose: "too many connections for role" or a missing pg_hba entry would fail
+    the same way with the password, and retrying would only double the failed logins.
+    """
+    text = str(exc).lower()
+    return "no pg_hba.conf entry" not in text and any(p in text for p in _REFUSED)
 
 
 def _plain(password: str) -> bool:
