@@ -142,12 +142,11 @@ def _search(
             )
             out.settings[name] = None if value is None else str(value)
         approx = [[float(r[0]) for r in conn.execute(q).fetchall()] for q in knn]  # warm-up
-        start = time.perf_counter()
-        for q in knn:
-            t0 = time.perf_counter()
-            conn.execute(q).fetchall()
-            out.latencies_ms.append((time.perf_counter() - t0) * 1000.0)
-        total = time.perf_counter() - start
+        passes = [_timed(conn, knn) for _ in range(2)]
+        # Each query keeps the faster of two timings, in every phase alike: a slowdown the
+        # update caused shows in both, a burst of contention on the machine rarely does.
+        out.latencies_ms = [min(a, b) for a, b in zip(*passes, strict=True)]
+        total = min(sum(p) for p in passes) / 1000.0
         out.qps = len(knn) / total if total > 0 else 0.0
         set_local(conn, "enable_seqscan", "on")
         set_local(conn, "enable_indexscan", "off")
@@ -156,6 +155,16 @@ def _search(
         for got, q in zip(approx, knn, strict=True):
             exact = [float(r[0]) for r in conn.execute(q).fetchall()]
             out.recalls.append(tie_recall(got, np.asarray(exact, dtype=np.float64), k))
+
+
+def _timed(conn: psycopg.Connection[Any], knn: list[sql.Composed]) -> list[float]:
+    """Milliseconds per query, in order."""
+    out: list[float] = []
+    for q in knn:
+        t0 = time.perf_counter()
+        conn.execute(q).fetchall()
+        out.append((time.perf_counter() - t0) * 1000.0)
+    return out
 
 
 def _build_copy(endpoint: Endpoint, idx: VectorIndex, rows: int, out: IndexMeasure) -> None:

@@ -100,4 +100,6 @@ def judge_build(
     if change > limit and after.build_seconds - before.build_seconds > floor:
         result.verdict = Verdict.FAIL
         result.why += f"; above the {floor:g} s noise floor"
+    elif change > limit:
+        result.why += f"; within the {floor:g} s noise floor"
     return result
