@@ -15,12 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from vecpatch.apply.model import ApplyOptions, BackupKind
+from vecpatch.automation.worker import job_commands
 from vecpatch.cli.main import app
 from vecpatch.errors import UsageError
 from vecpatch.history.store import HistoryStore
 from vecpatch.plan import Policy
 from vecpatch.sandbox import Sandbox
 from vecpatch.sandbox.testing import SandboxFactory
+from vecpatch.targets.model import Target
 
 runner = CliRunner()
 BASE_ENV = {"VECPATCH_TARGETS": "", "VECPATCH_HISTORY": "", "VECPATCH_QUEUE_DSN": ""}
@@ -124,7 +126,7 @@ def test_two_workers_apply_a_queued_fleet_one_apply_run_per_target(
 
     child_env = {**os.environ, **base}
     cmd = [sys.executable, "-m", "vecpatch", "worker", "--queue-dsn", queue, "--history",
-           history, "--burst"]  # fmt: skip
+           history, "--burst", "--allow-job-commands"]  # the jobs carry --pg-bin  # fmt: skip
     procs = [
         subprocess.Popen(
             [*cmd, "--name", f"w{i}"],
@@ -172,3 +174,19 @@ def test_two_workers_apply_a_queued_fleet_one_apply_run_per_target(
             for r in runs
         )
         assert applied == ["sb0", "sb1"]  # one run per target
+
+
+def test_commands_a_queued_apply_would_run_are_named() -> None:
+    """Workers refuse these unless started with --allow-job-commands."""
+    target = Target(name="t", dsn="host=db", package_hook="install {version}")
+    opts = ApplyOptions(to="0.8.5", yes=True, pg_bin=Path("/opt/pg/bin"), reconnect_hook="x")
+    assert job_commands(target, opts) == [
+        "--reconnect-hook", "--pg-bin", "the target's package_hook"
+    ]  # fmt: skip
+    assert job_commands(Target(name="t", dsn="host=db"), ApplyOptions(to="0.8.5")) == []
+
+
+def test_a_queued_apply_must_name_its_version() -> None:
+    res = _vecpatch("worker", "enqueue-apply", "--queue-dsn", NO_QUEUE, "--yes",
+                    "postgresql://postgres@127.0.0.1:5432/postgres")  # fmt: skip
+    assert res.returncode == 2 and "--to" in res.stderr

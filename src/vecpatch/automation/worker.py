@@ -133,6 +133,11 @@ def enqueue_apply(queue_dsn: str, targets: Sequence[Target], options: ApplyOptio
         raise UsageError("a worker cannot ask for confirmation: pass --yes to queue applies")
     if options.dry_run or options.before_commit is not None or options.extra_checks:
         raise UsageError("dry runs and test seams cannot be queued")
+    if not options.to:
+        raise UsageError(
+            "a queued apply must name its version (--to)",
+            hint="each worker would otherwise pick one from its own catalog when the job runs",
+        )
     docs = [queueable(t) for t in targets]
     opts = options.public()
     ensure_schema(queue_dsn)
@@ -172,18 +177,42 @@ def enqueue_stage(
 
 
 def run_worker(
-    queue_dsn: str, history: str | None, *, burst: bool, concurrency: int, name: str | None
+    queue_dsn: str,
+    history: str | None,
+    *,
+    burst: bool,
+    concurrency: int,
+    name: str | None,
+    allow_commands: bool = False,
 ) -> None:
-    """Work the vecpatch queue; ``burst`` returns once it is empty (cron, tests)."""
+    """Work the vecpatch queue; ``burst`` returns once it is empty (cron, tests).
+
+    ``allow_commands``: run apply jobs that carry shell commands or a binaries folder
+    (hooks, ``--backup-command``, ``--pg-bin``). Off by default: whoever can write to the
+    queue would otherwise choose what runs on a machine holding production credentials.
+    """
     ensure_schema(queue_dsn)
     make_app(queue_dsn).run_worker(
         queues=[QUEUE],
         wait=not burst,
         concurrency=concurrency,
         name=name,
-        additional_context={"history": history},
+        additional_context={"history": history, "allow_commands": allow_commands},
         listen_notify=not burst,
     )
+
+
+def job_commands(target: Target, opts: ApplyOptions) -> list[str]:
+    """The options of a queued apply that make the worker run something of the job's choice."""
+    chosen = {
+        "--backup-command": opts.backup_command,
+        "--package-hook": opts.package_hook,
+        "--reconnect-hook": opts.reconnect_hook,
+        "--pg-minor-hook": opts.pg_minor_hook,
+        "--pg-bin": opts.pg_bin,
+        "the target's package_hook": target.package_hook,
+    }
+    return [name for name, value in chosen.items() if value]
 
 
 def scan_target_job(
@@ -223,15 +252,34 @@ class _JobUi:
 def apply_target_job(
     context: procrastinate.JobContext, *, target: dict[str, Any], options: dict[str, Any]
 ) -> dict[str, Any]:
-    """``vecpatch apply`` of one target, recorded as its own apply run; returns a summary."""
-    history = (context.additional_context or {}).get("history")
-    chosen = Target.model_validate(target)
-    opts = ApplyOptions.from_public(options)
-    secrets = tuple(target_secrets([chosen]))
-    with HistoryStore.open(history, secrets=secrets) as store:
-        result = run_apply(
-            [chosen], opts, load_catalog(offline=True), store, _JobUi(opts.yes, secrets)
-        )
+    """``vecpatch apply`` of one target, recorded as its own apply run; returns a summary.
+
+    Never raises: a refused or failed apply, or an error before it could start, is the
+    job's result (the task is never retried).
+    """
+    extra = context.additional_context or {}
+    name = str(target.get("name", "?"))
+    secrets: tuple[str, ...] = ()
+    try:
+        chosen = Target.model_validate(target)
+        opts = ApplyOptions.from_public(options)
+        secrets = tuple(target_secrets([chosen]))
+        commands = job_commands(chosen, opts)
+        if commands and not extra.get("allow_commands"):
+            why = (
+                f"the job carries commands or binaries to run ({', '.join(commands)}); "
+                "start the worker with --allow-job-commands to run such jobs"
+            )
+            log.error("apply of %s refused: %s", chosen.name, why)
+            return {"target": chosen.name, "outcome": "refused", "exit_code": 2, "error": why}
+        with HistoryStore.open(extra.get("history"), secrets=secrets) as store:
+            result = run_apply(
+                [chosen], opts, load_catalog(offline=True), store, _JobUi(opts.yes, secrets)
+            )
+    except Exception as exc:  # a job's failure is its result, never a crash or a retry
+        message = redact_text(f"{type(exc).__name__}: {exc}", secrets)
+        log.error("apply of %s: %s", name, message)
+        return {"target": name, "outcome": "error", "exit_code": 2, "error": message}
     return {
         "target": chosen.name,
         "outcome": result.outcome.value,
@@ -277,13 +325,14 @@ def stage_target_job(
     try:
         staging = clone_staging(chosen, clone_id, sample_rows, progress)
         report = stage_and_record(staging, opts, history, progress)
-    except VecpatchError as exc:
-        message = redact_text(exc.message, secrets)
+    except Exception as exc:  # a job's failure is its result, never a crash or a retry
+        text = exc.message if isinstance(exc, VecpatchError) else f"{type(exc).__name__}: {exc}"
+        message = redact_text(text, secrets)
         log.error("stage of %s: %s", chosen.name, message)
         return {
             "target": chosen.name,
             "verdict": "error",
-            "exit_code": int(exc.exit_code),
+            "exit_code": int(exc.exit_code) if isinstance(exc, VecpatchError) else 2,
             "run_id": None,
             "report": None,
             "failed_critical": [],

@@ -460,8 +460,21 @@ def worker(
     burst: Annotated[bool, typer.Option("--burst", help="Exit once the queue is empty.")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Worker name in the queue.")] = None,
+    allow_job_commands: Annotated[
+        bool,
+        typer.Option(
+            "--allow-job-commands",
+            help="Run apply jobs that carry hooks, --backup-command or --pg-bin (off: refused).",
+        ),
+    ] = False,
 ) -> None:
-    """Start a worker: it runs queued scan, stage and apply jobs, recorded in --history."""
+    """Start a worker: it runs queued scan, stage and apply jobs, recorded in --history.
+
+    Apply jobs that would make this machine run a command or binaries of the job's choice
+    (hooks, --backup-command, --pg-bin) are refused unless --allow-job-commands is given:
+    whoever can write to the queue should not choose what runs next to production
+    credentials.
+    """
     if ctx.invoked_subcommand is not None:
         return
     if not queue_dsn:
@@ -469,7 +482,14 @@ def worker(
     redacting_filter().add(*_dsn_secrets(queue_dsn))
     from vecpatch.automation.worker import run_worker
 
-    run_worker(queue_dsn, history, burst=burst, concurrency=concurrency, name=name)
+    run_worker(
+        queue_dsn,
+        history,
+        burst=burst,
+        concurrency=concurrency,
+        name=name,
+        allow_commands=allow_job_commands,
+    )
 
 
 @worker_app.command("enqueue-scan")
@@ -500,7 +520,9 @@ def enqueue_apply_cmd(
     env: EnvOpt = None,
     tag: TagOpt = None,
     wave: WaveOpt = None,
-    to: Annotated[str | None, typer.Option("--to", help="Target pgvector version.")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Required: the pgvector version every job applies.")
+    ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Required: workers cannot ask for confirmation.")
     ] = False,
@@ -535,6 +557,11 @@ def enqueue_apply_cmd(
         raise UsageError(
             "a worker cannot ask for confirmation: pass --yes to queue applies",
             hint="check what would change first with `vecpatch apply --dry-run`",
+        )
+    if not to:
+        raise UsageError(
+            "a queued apply must name its version (--to)",
+            hint="each worker would otherwise pick one from its own catalog when the job runs",
         )
     redacting_filter().add(*_dsn_secrets(queue_dsn))
     opts = build_options(

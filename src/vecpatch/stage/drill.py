@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from vecpatch.apply.backup import BackupFailed, take_backup
 from vecpatch.apply.binaries import BinariesNotFound
 from vecpatch.apply.model import ApplyOptions, BackupKind
@@ -37,7 +39,7 @@ def backup(staging: Staging, db: DatabaseFacts, dest: Path, pg_major: int) -> di
     started = time.perf_counter()
     try:
         info = take_backup(staging.endpoint, db, opts, dest, pg_major)
-    except (BackupFailed, BinariesNotFound) as exc:
+    except (BackupFailed, BinariesNotFound, psycopg.Error, OSError) as exc:
         return {"error": staging.endpoint.clean(str(exc))}
     info["seconds"] = round(time.perf_counter() - started, 3)
     return info
