@@ -82,18 +82,19 @@ def load_history(store: HistoryStore, catalog: Catalog | None = None) -> History
 def history_version(store: HistoryStore) -> tuple[Any, ...]:
     """A cheap value that changes whenever anything the metrics read is written.
 
-    Rows are appended (ids grow) except runs (finished in place) and incidents (closed in
-    place), whose counts and latest timestamps are included. One round trip.
+    Rows are appended except runs (finished in place) and incidents (closed in place):
+    counts and highest ids (a row committed late, with a lower id, still changes the count)
+    and, for those two, their latest timestamps. One connection, a few aggregates.
     """
     r, i = t.runs.c, t.incidents.c
     parts = [
         select(func.count(), func.max(r.finished_at), func.count(r.finished_at)).select_from(
             t.runs
         ),
-        select(func.max(t.scan_results.c.id)),
-        select(func.max(t.findings.c.id)),
-        select(func.max(t.stage_cases.c.id)),
-        select(func.max(t.apply_steps.c.id)),
+        *(
+            select(func.max(table.c.id), func.count()).select_from(table)
+            for table in (t.scan_results, t.findings, t.stage_cases, t.apply_steps)
+        ),
         select(func.count(), func.max(i.closed_at), func.count(i.closed_at)).select_from(
             t.incidents
         ),
