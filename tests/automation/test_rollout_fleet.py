@@ -74,7 +74,9 @@ def test_rollout_halts_in_wave_2_then_resumes(
         ["rollout", *common, "--to", "0.8.5", "--bake", "1s", "--concurrency", "2"], env
     )
     assert code == 1, doc
-    assert doc["status"] == "halted" and "wave 2" in doc["reason"] and "db3" in doc["reason"]
+    assert doc["status"] == "halted" and "wave 2" in doc["reason"] and "db3" in doc["reason"], (
+        json.dumps(doc["waves"], indent=1)
+    )
     waves = {w["label"]: {t["target"]: t for t in w["targets"]} for w in doc["waves"]}
     assert list(waves) == ["wave 1", "wave 2", "wave 3"]
     assert waves["wave 2"]["db3"]["state"] == "failed"
