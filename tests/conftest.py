@@ -83,6 +83,20 @@ def pytest_configure(config: pytest.Config) -> None:
     atexit.register(_cleanup_session)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on real PostgreSQL servers gets one rerun when it fails.
+
+    Two cores run the whole suite with dozens of live clusters; a test that fails once and
+    passes on its rerun is still reported ("rerun" in the summary, with the first failure's
+    reason), so a flaky test is seen and fixed rather than silently retried for ever.
+    """
+    real = {"sandbox_factory", "fresh_sandbox", "pg15_url"}
+    for item in items:
+        uses_servers = real & set(getattr(item, "fixturenames", ()))
+        if uses_servers or item.get_closest_marker("sandbox") is not None:
+            item.add_marker(pytest.mark.flaky(reruns=1))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     _cleanup_session()
     shutil.rmtree(os.environ.get("VECPATCH_STATE", ""), ignore_errors=True)
