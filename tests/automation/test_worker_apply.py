@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.automation.workers import drain
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.automation.worker import job_commands
 from vecpatch.cli.main import app
@@ -124,27 +125,8 @@ def test_two_workers_apply_a_queued_fleet_one_apply_run_per_target(
     assert all(pw not in args for _, args in queued for pw in env.values())
     assert all(_extversion(sb) == "0.7.4" for sb in fleet)  # nothing ran at enqueue time
 
-    child_env = {**os.environ, **base}
-    cmd = [sys.executable, "-m", "vecpatch", "worker", "--queue-dsn", queue, "--history",
-           history, "--burst", "--allow-job-commands"]  # the jobs carry --pg-bin  # fmt: skip
-    procs = [
-        subprocess.Popen(
-            [*cmd, "--name", f"w{i}"],
-            env=child_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        outputs = [p.communicate(timeout=300)[0] for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    codes, outputs = drain(queue, history, base, extra=("--allow-job-commands",))
+    assert codes == [0, 0], outputs
     secrets = [host._password(), *env.values()]
     assert not [s for s in secrets for o in outputs if s in o]
 

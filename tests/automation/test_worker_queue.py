@@ -4,15 +4,13 @@ history they write matches a local `vecpatch scan` of the same fleet."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.automation.workers import drain
 from vecpatch.cli.main import app
 from vecpatch.errors import UsageError
 from vecpatch.history.store import HistoryStore
@@ -74,27 +72,8 @@ def test_two_workers_drain_a_queued_scan_like_a_local_one(
     run_id = res.stdout.strip().splitlines()[-1]
     assert host._password() not in res.stdout + res.stderr
 
-    child_env = {**os.environ, **base}
-    cmd = [sys.executable, "-m", "vecpatch", "worker", "--queue-dsn", queue, "--history",
-           history, "--burst"]  # fmt: skip
-    procs = [
-        subprocess.Popen(
-            [*cmd, "--name", f"w{i}"],
-            env=child_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        outputs = [p.communicate(timeout=180)[0] for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    assert [p.returncode for p in procs] == [0, 0], outputs
+    codes, outputs = drain(queue, history, base, timeout=180)
+    assert codes == [0, 0], outputs
     assert all(host._password() not in o for o in outputs)
 
     statuses = host.run_sql("SELECT status, count(*) FROM procrastinate_jobs GROUP BY 1",

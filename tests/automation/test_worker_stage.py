@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.automation.workers import drain
 from vecpatch.cli.main import app
 from vecpatch.history.store import HistoryStore
 from vecpatch.plan import PlanPolicy, Policy
@@ -92,14 +93,8 @@ def test_a_worker_stages_a_queued_target_on_a_clone_of_it(
     assert not [a for _, a in queued if password in a or host._password() in a]
     assert sum('"ref": "VP_S_PW"' in a for _, a in queued) == 1  # the reference, not the value
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "vecpatch", "worker", "--queue-dsn", queue, "--history", history,
-         "--burst"],
-        env={**os.environ, **base}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=600,
-    )  # fmt: skip
-    output = proc.stdout
-    assert proc.returncode == 0, output
+    [code], [output] = drain(queue, history, base, workers=1, timeout=600)
+    assert code == 0, output
     assert password not in output and host._password() not in output
     assert "stage of gone: cannot read production gone" in output  # a result, logged
 
