@@ -15,6 +15,8 @@ import pytest
 from vecpatch.probe import scram
 from vecpatch.probe.collect import ProbeRequest, _Probe
 from vecpatch.sandbox import Sandbox
+from vecpatch.scan import probe_request
+from vecpatch.targets.model import Target
 
 pytestmark = pytest.mark.skipif(not scram.supported(), reason="libpq < 18 takes no SCRAM keys")
 
@@ -105,3 +107,16 @@ def test_a_role_that_may_not_read_pg_authid_uses_its_password_and_logs_no_error(
 )
 def test_only_refused_credentials_fall_back_to_the_password(message: str, retry: bool) -> None:
     assert scram.refused(psycopg.OperationalError(message)) is retry
+
+
+def test_reuse_can_be_turned_off_per_target(fresh_sandbox: Callable[..., Sandbox]) -> None:
+    """`reuse_scram_keys = false`: pg_authid is never read, every database uses the password."""
+    target = Target(name="t", dsn="host=db password=x", reuse_scram_keys=False)
+    assert probe_request(target).reuse_scram_keys is False
+    sb = fresh_sandbox("16.14", "0.8.5")
+    for name in ("one", "two"):
+        sb.run_sql(f"CREATE DATABASE {name}")
+    req = ProbeRequest("t", sb.dsn(), "all", reuse_scram_keys=False, secrets=(sb._password(),))
+    probe = _Probe(req, asyncio.Semaphore(8))
+    facts = asyncio.run(probe.run())
+    assert facts.failure is None and len(facts.databases) == 4 and probe.keys is None

@@ -44,6 +44,7 @@ class ProbeRequest:
     tags: tuple[str, ...] = ()
     connect_timeout: float = 5.0
     statement_timeout: float = 30.0
+    reuse_scram_keys: bool = True
     secrets: tuple[str, ...] = field(default=(), repr=False)
     failure: Failure | None = None
 
@@ -116,7 +117,7 @@ class _Probe:
         params = conninfo_to_dict(self.req.conninfo)
         password = str(params.get("password") or "")
         single_host = "," not in str(params.get("host") or "")
-        if others < 2 or not password or not single_host:
+        if others < 2 or not password or not single_host or not self.req.reuse_scram_keys:
             return
         try:
             keys = await scram.read_keys(conn, password)

@@ -104,6 +104,10 @@ class Target(BaseModel):
     """Seconds; bounds every statement vecpatch runs on the target."""
     lock_timeout: float = Field(default=5.0, gt=0, le=3600)
     """Seconds; how long DDL may wait for a lock before giving up."""
+    reuse_scram_keys: bool = True
+    """Derive the role's SCRAM keys once per server (libpq 18, a role that may read its own
+    verifier in pg_authid) instead of once per database. ``false`` where reading pg_authid
+    would trip an audit rule."""
     window: str | None = None
     """Maintenance window(s), e.g. ``"sat 02:00-04:00"``; see :mod:`.window`."""
     timezone: str = "UTC"

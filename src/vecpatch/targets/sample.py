@@ -22,6 +22,7 @@ connect_timeout = 5         # seconds
 statement_timeout = 30      # seconds, applied to every statement vecpatch runs
 lock_timeout = 5            # seconds DDL may wait for a lock
 timezone = "UTC"            # IANA name; used to read `window`
+# reuse_scram_keys = true   # false: never read the role's own verifier in pg_authid (audited)
 
 # Per-environment defaults, applied over [defaults] for targets in that environment.
 [environments.production]
