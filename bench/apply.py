@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,7 +147,7 @@ def _ansible(sb: object, n: int, work: Path) -> tuple[float, int]:
         "        name: vector\n        version: latest\n        db: '{{ item }}'\n"
         f"        login_host: 127.0.0.1\n        port: {sb.port}\n"  # type: ignore[attr-defined]
         "        login_user: postgres\n"
-        "        login_password: '{{ lookup(\"env\", \"BENCH_PW\") }}'\n"
+        '        login_password: \'{{ lookup("env", "BENCH_PW") }}\'\n'
         f"      loop: [{dbs}]\n"
     )
     env = {**os.environ, "BENCH_PW": sb._password(), "ANSIBLE_PYTHON_INTERPRETER": sys.executable}  # type: ignore[attr-defined]
@@ -183,13 +184,14 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix=f"vecpatch-sbx-{os.getpid()}-bench-"))
     root.chmod(0o711)
     os.environ["VECPATCH_SANDBOX_DIR"] = str(root)
-    os.environ.setdefault("VECPATCH_STATE", tempfile.mkdtemp(prefix="vecpatch-bench-state-"))
+    state = Path(tempfile.mkdtemp(prefix="vecpatch-bench-state-"))
+    os.environ.setdefault("VECPATCH_STATE", str(state))
+    work = Path(tempfile.mkdtemp(prefix="vecpatch-bench-"))
     sb = _setup(args.databases)
     try:
         load_dbs = [f"vp_{i:03d}" for i in range(4)]
         with Load(sb, load_dbs) as load:
             sb.install_extension("0.8.5")  # type: ignore[attr-defined]
-            work = Path(tempfile.mkdtemp(prefix="vecpatch-bench-"))
             vp_time, vp_ok = _vecpatch(sb, args.databases, args.concurrency, work)
             an_time, an_ok = _ansible(sb, args.databases, work)
         print(
@@ -203,6 +205,8 @@ def main() -> None:
         )
     finally:
         sb.destroy()  # type: ignore[attr-defined]
+        for folder in (work, state, root):  # backups, evidence, state: nothing left behind
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -99,6 +100,7 @@ def main() -> int:
             report = run_stage(staging, opts, load_catalog(), store)
     finally:
         sb.destroy()  # type: ignore[attr-defined]
+        shutil.rmtree(work, ignore_errors=True)  # the drill's backup, history, state
     print(f"vecpatch stage 0.7.4 -> 0.8.5: {report.verdict.value}, {len(report.cases)} cases, "
           f"{report.duration:.1f} s (goal <= 120 s)")  # fmt: skip
     for key, seconds in sorted(report.timings.items(), key=lambda kv: -kv[1]):
