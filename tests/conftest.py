@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -95,6 +96,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         uses_servers = real & set(getattr(item, "fixturenames", ()))
         if uses_servers or item.get_closest_marker("sandbox") is not None:
             item.add_marker(pytest.mark.flaky(reruns=1))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Say why a test is rerun (the rerun summary names it but drops the failure)."""
+    if report.outcome == "rerun":
+        sys.stderr.write(f"\nRERUN {report.nodeid}:\n{report.longreprtext[-4000:]}\n")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
