@@ -119,12 +119,19 @@ def enqueue_scan(queue_dsn: str, targets: Sequence[Target], history: str | None)
         run_id = store.start_run(
             "scan", environment=envs.pop() if len(envs) == 1 else None, started_at=_now()
         )
+    _defer(queue_dsn, SCAN_TASK, docs, run_id=run_id, expected=len(docs))
+    return run_id
+
+
+def _defer(queue_dsn: str, task_name: str, docs: list[dict[str, Any]], **args: Any) -> int:
+    """One job of ``task_name`` per target document, each with the same ``args``."""
+    ensure_schema(queue_dsn)
     app = make_app(queue_dsn)
     with app.open():
-        task = app.tasks[SCAN_TASK]
+        task = app.tasks[task_name]
         for doc in docs:
-            task.defer(run_id=run_id, target=doc, expected=len(docs))
-    return run_id
+            task.defer(target=doc, **args)
+    return len(docs)
 
 
 def enqueue_apply(queue_dsn: str, targets: Sequence[Target], options: ApplyOptions) -> int:
@@ -139,14 +146,7 @@ def enqueue_apply(queue_dsn: str, targets: Sequence[Target], options: ApplyOptio
             hint="each worker would otherwise pick one from its own catalog when the job runs",
         )
     docs = [queueable(t) for t in targets]
-    opts = options.public()
-    ensure_schema(queue_dsn)
-    app = make_app(queue_dsn)
-    with app.open():
-        task = app.tasks[APPLY_TASK]
-        for doc in docs:
-            task.defer(target=doc, options=opts)
-    return len(docs)
+    return _defer(queue_dsn, APPLY_TASK, docs, options=options.public())
 
 
 def enqueue_stage(
@@ -161,19 +161,11 @@ def enqueue_stage(
     if options.after_package is not None:
         raise UsageError("test seams cannot be queued")
     docs = [queueable(t) for t in targets]
-    opts = options.public()
-    ensure_schema(queue_dsn)
-    app = make_app(queue_dsn)
-    with app.open():
-        task = app.tasks[STAGE_TASK]
-        for doc in docs:
-            task.defer(
-                target=doc,
-                options=opts,
-                sample_rows=sample_rows,
-                output_dir=str(output_dir) if output_dir is not None else None,
-            )
-    return len(docs)
+    folder = str(output_dir) if output_dir is not None else None
+    return _defer(
+        queue_dsn, STAGE_TASK, docs, options=options.public(), sample_rows=sample_rows,
+        output_dir=folder,
+    )  # fmt: skip
 
 
 def run_worker(
