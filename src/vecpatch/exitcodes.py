@@ -19,4 +19,9 @@ class ExitCode(IntEnum):
     UNSCANNED = 3
     """Some targets could not be scanned and ``--strict`` was given."""
     POST_COMMIT = 4
-    """A change was applied but a post-commit check failed."""
+    """A change was applied but a post-commit step failed or was cut short (also: interrupted
+    after COMMIT); the output names the run id and the state of each database."""
+    RESTORE_UNVERIFIED = 5
+    """``rollback`` restored data but the restored database did not verify."""
+    INTERRUPTED = 130
+    """Interrupted (SIGINT/SIGTERM) before any COMMIT: every database is unchanged."""

@@ -11,6 +11,7 @@ written in between cannot make a correct restore look wrong.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,6 +23,7 @@ from psycopg import sql
 
 from vecpatch.apply.binaries import find_tool
 from vecpatch.apply.hooks import run_hook
+from vecpatch.apply.interrupt import Interrupt
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.apply.session import Endpoint
 from vecpatch.placeholders import fill
@@ -77,12 +79,77 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def _run(cmd: list[str], env: dict[str, str], endpoint: Endpoint) -> str:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+def _run(cmd: list[str], env: dict[str, str], endpoint: Endpoint, stop: Interrupt) -> str:
+    """Run a client tool in its own session (a terminal's Ctrl-C reaches vecpatch, which
+    decides), terminated on a stop request."""
+    with (
+        subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        ) as proc,
+        stop.cancellable(proc.terminate),
+    ):
+        stdout, stderr = proc.communicate()
+    if stop.is_set():
+        raise BackupFailed(f"{Path(cmd[0]).name} stopped: {stop.reason}")
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        tail = "\n".join(stderr.strip().splitlines()[-5:])
         raise BackupFailed(endpoint.clean(f"{Path(cmd[0]).name} failed: {tail}"))
-    return proc.stdout
+    return stdout
+
+
+def _modifications(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Inserts + updates + deletes so far per user table (the statistics collector's count):
+    a rollback compares them with its own reading to find writes made since the backup."""
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT schemaname || '.' || relname, n_tup_ins + n_tup_upd + n_tup_del "
+            "FROM pg_stat_user_tables WHERE schemaname NOT LIKE 'pg\\_temp\\_%'"
+        )
+    ).fetchall()
+    return {str(name): int(n) for name, n in rows}
+
+
+def extension_owner(conn: psycopg.Connection[Any]) -> str | None:
+    row = conn.execute(
+        sql.SQL(
+            "SELECT r.rolname FROM pg_extension e JOIN pg_roles r ON r.oid = e.extowner "
+            "WHERE e.extname = 'vector'"
+        )
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def table_grants(conn: psycopg.Connection[Any], names: list[str]) -> dict[str, list[str]]:
+    """Owner and ACL of each ``schema.table`` (what a restore must bring back as it was)."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        schema, _, table = name.partition(".")
+        row = conn.execute(
+            sql.SQL(
+                "SELECT pg_get_userbyid(c.relowner), coalesce(c.relacl::text, '') "
+                "FROM pg_class c WHERE c.oid = to_regclass({})"
+            ).format(sql.Literal(sql.Identifier(schema, table).as_string(conn)))
+        ).fetchone()
+        if row:
+            out[name] = [str(row[0]), str(row[1])]
+    return out
+
+
+def rollback_facts(conn: psycopg.Connection[Any], db: DatabaseFacts) -> dict[str, Any]:
+    """What a rollback needs to know about the data as the backup holds it."""
+    counts = row_counts(conn, db)
+    return {
+        "extversion": extversion(conn),
+        "row_counts": counts,
+        "modifications": _modifications(conn),
+        "extension_owner": extension_owner(conn),
+        "grants": table_grants(conn, list(counts)),
+    }
 
 
 def take_backup(
@@ -91,8 +158,41 @@ def take_backup(
     opts: ApplyOptions,
     dest: Path,
     server_major: int,
+    interrupt: Interrupt | None = None,
 ) -> dict[str, Any]:
-    """Take the backup the options ask for; return what rollback and evidence need."""
+    """Take the backup the options ask for; return what rollback and evidence need.
+
+    A backup that fails or is stopped leaves nothing behind: a partial dump is not a backup.
+    """
+    stop = interrupt or Interrupt()
+    existed = dest.exists()
+    try:
+        return _take(endpoint, db, opts, dest, server_major, stop)
+    except BaseException:
+        if not existed:
+            shutil.rmtree(dest, ignore_errors=True)
+            _prune_empty(dest.parent, levels=2)
+        raise
+
+
+def _prune_empty(folder: Path, levels: int) -> None:
+    """Remove the run's now-empty target and run folders (never anything with content)."""
+    for _ in range(levels):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _take(
+    endpoint: Endpoint,
+    db: DatabaseFacts,
+    opts: ApplyOptions,
+    dest: Path,
+    server_major: int,
+    stop: Interrupt,
+) -> dict[str, Any]:
     info: dict[str, Any] = {
         "kind": opts.backup.value,
         "target": endpoint.target,
@@ -100,7 +200,7 @@ def take_backup(
     }
     if opts.backup not in (BackupKind.PG_DUMP, BackupKind.SCHEMA):
         with endpoint.connect() as conn:
-            info.update(extversion=extversion(conn), row_counts=row_counts(conn, db))
+            info.update(rollback_facts(conn, db))
         if opts.backup is BackupKind.COMMAND:
             info.update(_command(endpoint, opts, dest))
         else:
@@ -108,7 +208,8 @@ def take_backup(
         return info
     with _exported_snapshot(endpoint) as snapshot:
         info.update(_counted_in(endpoint, db, snapshot))
-        info.update(_dump(endpoint, opts, dest, server_major, snapshot))
+        stop.phase("backup")
+        info.update(_dump(endpoint, opts, dest, server_major, snapshot, stop))
     return info
 
 
@@ -144,13 +245,18 @@ def _counted_in(endpoint: Endpoint, db: DatabaseFacts, snapshot: str) -> dict[st
     with endpoint.connect(autocommit=False) as conn:
         conn.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-        counted = {"extversion": extversion(conn), "row_counts": row_counts(conn, db)}
+        counted = rollback_facts(conn, db)
         conn.rollback()
     return counted
 
 
 def _dump(
-    endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int, snapshot: str
+    endpoint: Endpoint,
+    opts: ApplyOptions,
+    dest: Path,
+    server_major: int,
+    snapshot: str,
+    stop: Interrupt,
 ) -> dict[str, Any]:
     pg_dump = find_tool("pg_dump", server_major, opts.pg_bin)
     pg_restore = find_tool("pg_restore", server_major, opts.pg_bin)
@@ -163,8 +269,8 @@ def _dump(
         cmd.append("--schema-only")
     else:
         cmd += ["-j", str(max(1, opts.dump_jobs))]
-    _run(cmd, env, endpoint)
-    listing = _run([str(pg_restore), "--list", str(dest)], env, endpoint)
+    _run(cmd, env, endpoint, stop)
+    listing = _run([str(pg_restore), "--list", str(dest)], env, endpoint, stop)
     entries = [line for line in listing.splitlines() if line and not line.startswith(";")]
     if not entries:
         raise BackupFailed(f"pg_restore --list shows no entries in {dest}")

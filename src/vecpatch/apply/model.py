@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -38,17 +38,28 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     FAILED = "failed"
     POST_COMMIT_FAILED = "post-commit-failed"
+    INTERRUPTED = "interrupted"
+    """Stopped by a signal before COMMIT: the database is unchanged."""
 
     @property
     def exit_code(self) -> ExitCode:
         if self is Outcome.POST_COMMIT_FAILED:
             return ExitCode.POST_COMMIT
+        if self is Outcome.INTERRUPTED:
+            return ExitCode.INTERRUPTED
         if self in (Outcome.REFUSED, Outcome.FAILED):
             return ExitCode.FINDINGS
         return ExitCode.OK
 
 
-_SEVERITY = [Outcome.NOTHING, Outcome.DRY_RUN, Outcome.APPLIED, Outcome.REFUSED, Outcome.FAILED]
+_SEVERITY = [
+    Outcome.NOTHING,
+    Outcome.DRY_RUN,
+    Outcome.APPLIED,
+    Outcome.REFUSED,
+    Outcome.FAILED,
+    Outcome.INTERRUPTED,
+]
 
 
 def worst(outcomes: list[Outcome]) -> Outcome:
@@ -58,6 +69,14 @@ def worst(outcomes: list[Outcome]) -> Outcome:
     if not outcomes:
         return Outcome.NOTHING
     return max(outcomes, key=_SEVERITY.index)
+
+
+class Ui(Protocol):
+    """How an apply talks to a person (the CLI) or a test."""
+
+    def info(self, message: str) -> None: ...
+
+    def confirm(self, target: str, summary: str) -> bool: ...
 
 
 BeforeCommit = Callable[[int], None]
@@ -177,10 +196,23 @@ class DatabaseRun:
     stale_sessions: list[dict[str, Any]] = field(default_factory=list)
     soak: dict[str, Any] | None = None
     committed_at: datetime | None = None
+    seen_after: str | None = None
+    """``extversion`` read from a new session after a failed update (None: not read)."""
 
     @property
     def label(self) -> str:
         return f"{self.target}/{self.database}"
+
+    @property
+    def state(self) -> str:
+        """The database's state in one phrase, as far as this run knows it."""
+        if self.committed_at is not None:
+            return f"updated to {self.to} (committed {self.committed_at:%Y-%m-%d %H:%M:%S %Z})"
+        if self.outcome is Outcome.POST_COMMIT_FAILED and self.seen_after:
+            return f"at {self.seen_after} (read from a new session after the failure)"
+        if self.outcome is Outcome.POST_COMMIT_FAILED:
+            return "not known: check extversion before doing anything else"
+        return f"unchanged at {self.installed or '-'}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,6 +231,7 @@ class DatabaseRun:
             "stale_sessions": self.stale_sessions,
             "soak": self.soak,
             "committed_at": self.committed_at.isoformat() if self.committed_at else None,
+            "database_state": self.state,
         }
 
 
@@ -214,4 +247,8 @@ class ApplyResult:
 
     @property
     def exit_code(self) -> ExitCode:
+        """An interrupted run that committed somewhere is not "every database unchanged"."""
+        committed = any(d.committed_at is not None for d in self.databases)
+        if committed and self.outcome is Outcome.INTERRUPTED:
+            return ExitCode.POST_COMMIT
         return self.outcome.exit_code

@@ -1,7 +1,10 @@
 """Steps: timed, kept on the database's run and written to the history store as they end.
 
 History writes are serialised with a lock: databases are applied concurrently and the
-default SQLite store allows one writer at a time.
+default SQLite store allows one writer at a time. A history write that fails never ends a
+job (after COMMIT nothing may crash the story): it is kept in :attr:`Recorder.failures`,
+the step stays on the run (and in the evidence), and the job refuses to update a database
+while the history cannot record its backup.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Recorder:
         self.run_id = run_id
         self.store = store
         self._lock = threading.Lock()
+        self.failures: list[str] = []
 
     @contextmanager
     def step(self, run: DatabaseRun, name: str) -> Iterator[dict[str, Any]]:
@@ -57,17 +61,27 @@ class Recorder:
             detail=dict(step.detail),
         )
         with self._lock:
-            self.store.record_apply_step(record)
+            try:
+                self.store.record_apply_step(record)
+            except Exception as exc:  # the evidence still carries the step
+                self.failures.append(f"{run.label} {step.name}: {_first_line(exc)}")
 
     def incident(self, run: DatabaseRun, title: str, cause: str) -> None:
         if self.store is None:
             return
         with self._lock:
-            self.store.add_incident(
-                title,
-                source="apply",
-                target=run.target,
-                database=run.database,
-                cause=cause,
-                run_id=self.run_id,
-            )
+            try:
+                self.store.add_incident(
+                    title,
+                    source="apply",
+                    target=run.target,
+                    database=run.database,
+                    cause=cause,
+                    run_id=self.run_id,
+                )
+            except Exception as exc:  # the run's reasons still say it
+                self.failures.append(f"{run.label} incident: {_first_line(exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

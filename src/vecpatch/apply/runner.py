@@ -9,40 +9,43 @@ target, never in the same transaction; databases then run concurrently (``concur
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 
 from vecpatch.apply import targetsteps
+from vecpatch.apply.abandoned import PROCESS_STEP, identity
 from vecpatch.apply.evidence import write_bundle
 from vecpatch.apply.gate import window_refusal
+from vecpatch.apply.interrupt import Interrupt
 from vecpatch.apply.job import Job, execute
 from vecpatch.apply.lock import LockBusy, acquire
-from vecpatch.apply.model import ApplyOptions, ApplyResult, DatabaseRun, Outcome, worst
+from vecpatch.apply.model import (
+    ApplyOptions,
+    ApplyResult,
+    DatabaseRun,
+    Outcome,
+    Step,
+    Ui,
+    worst,
+)
 from vecpatch.apply.preflight import check_database, plan_reasons
 from vecpatch.apply.recorder import Recorder
 from vecpatch.apply.session import Endpoint, error_text
 from vecpatch.catalog.model import Catalog
 from vecpatch.history.store import HistoryStore
 from vecpatch.paths import state_dir
-from vecpatch.plan import Plan, PlanPolicy, Policy, Status, plan_target
+from vecpatch.plan import Plan, PlanPolicy, Policy, Status, TargetPlan, plan_target
 from vecpatch.probe.facts import TargetFacts
 from vecpatch.scan import ScanOptions, probe, target_secrets
 from vecpatch.targets import ConnInfoError, Target, resolve_conninfo
-
-
-class Ui(Protocol):
-    """How the runner talks to a person (the CLI) or a test."""
-
-    def info(self, message: str) -> None: ...
-
-    def confirm(self, target: str, summary: str) -> bool: ...
 
 
 def plan_policy(opts: ApplyOptions, target: Target | None = None) -> PlanPolicy:
@@ -75,45 +78,151 @@ def run_apply(
     ui: Ui,
     environ: Mapping[str, str] = os.environ,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    interrupt: Interrupt | None = None,
 ) -> ApplyResult:
-    """Apply the plan to every selected target; never raises for a database problem."""
+    """Apply the plan to every selected target; never raises for a database problem.
+
+    The history is written first and the evidence after it; a failure to write either is
+    reported on the result (never raised), and after a COMMIT it makes the run exit 4.
+    """
+    stop = interrupt or Interrupt()
     run_id = str(uuid.uuid4())
     started = now()
     secrets = tuple(target_secrets(targets, environ))
+    rec = Recorder(run_id, store)
+    notes: list[str] = []
     if store is not None:
         store.add_secrets(*secrets)
         store.start_run("apply", run_id=run_id, started_at=started)
-    rec = Recorder(run_id, store)
-    by_name = {t.name: t for t in targets}
-    facts = probe(targets, ScanOptions(concurrency=opts.concurrency), environ=environ)
-    plan = make_plan(facts, by_name, catalog, opts, started)
+        whole = DatabaseRun("*", "*", None, None)
+        rec.add(whole, Step(PROCESS_STEP, "ok", started, 0.0, identity()))
     runs: list[DatabaseRun] = []
-    notes: list[str] = []
-    jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, started)
-    _parallel(opts, jobs, _guarded(lambda j: _prepare(j, opts)))
-    ready = [j for j in jobs if j.run.outcome is Outcome.NOTHING]
-    for job in jobs:
-        runs.append(job.run)
-    if opts.dry_run:
-        for job in ready:
-            job.run.outcome = Outcome.DRY_RUN
-            job.release()
-    else:
-        ready = _confirmed(ready, opts, ui)
-        ready = targetsteps.run_target_steps(ready, opts, rec, catalog, by_name, environ, notes, ui)
+    plan: Plan | None = None
+    facts: list[TargetFacts] = []
+    try:
+        facts = probe(targets, ScanOptions(concurrency=opts.concurrency), environ=environ)
+        stop.phase("probe")
+        plan = make_plan(facts, {t.name: t for t in targets}, catalog, opts, started)
+        _run_jobs(plan, facts, targets, opts, catalog, rec, run_id, environ, runs, notes, ui, stop)
+    except Exception as exc:  # a bug must not leave the run unrecorded
+        notes.append(f"internal error, the run stopped: {type(exc).__name__}: {exc}")
+        if not runs:
+            runs.append(_refused("*", "*", None, None, "the run stopped before any database"))
+    outcome = worst([r.outcome for r in runs])
+    if stop.is_set() and outcome in (Outcome.NOTHING, Outcome.DRY_RUN, Outcome.APPLIED):
+        outcome = Outcome.INTERRUPTED
+    result = ApplyResult(run_id, outcome, tuple(runs), None, tuple(notes))
+    return _close(
+        result, opts, plan, facts, targets, environ, store, rec, secrets, stop, started, now
+    )
+
+
+def _run_jobs(
+    plan: Plan,
+    facts: list[TargetFacts],
+    targets: list[Target],
+    opts: ApplyOptions,
+    catalog: Catalog,
+    rec: Recorder,
+    run_id: str,
+    environ: Mapping[str, str],
+    runs: list[DatabaseRun],
+    notes: list[str],
+    ui: Ui,
+    stop: Interrupt,
+) -> None:
+    """Preflight every database (keeping its lock), confirm, operator steps, then the jobs."""
+    by_name = {t.name: t for t in targets}
+    jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, plan.created_at)
+    runs += [job.run for job in jobs]
+    try:
+        _parallel(opts, jobs, _guarded(lambda j: _prepare(j, opts, rec, stop)))
+        ready = [j for j in jobs if j.run.outcome is Outcome.NOTHING]
+        if opts.dry_run:
+            for job in ready:
+                job.run.outcome = Outcome.DRY_RUN
+            return
+        ready = _confirmed(ready, opts, ui, stop)
+
+        def replan(target: Target) -> tuple[TargetFacts, TargetPlan]:
+            seen = probe([target], ScanOptions(concurrency=1), environ=environ)[0]
+            return seen, plan_target(seen, catalog, plan_policy(opts, target), datetime.now(UTC))
+
+        ready = targetsteps.run_target_steps(ready, opts, rec, replan, by_name, notes, ui)
         backup_root = (opts.backup_dir or state_dir() / "backups") / run_id
-        _parallel(opts, ready, _guarded(lambda j: execute(j, opts, rec, backup_root)))
-    for job in jobs:
-        job.release()
-    result = ApplyResult(run_id, worst([r.outcome for r in runs]), tuple(runs), None, tuple(notes))
-    folder = (opts.evidence_dir or state_dir() / "evidence") / run_id
-    after = _facts_after(targets, result, opts, environ)
-    doc = _evidence(result, opts, plan, facts, after, started, now())
-    result = replace(result, evidence_dir=write_bundle(folder, doc, secrets))
+        _parallel(opts, ready, _guarded(lambda j: execute(j, opts, rec, backup_root, stop)))
+    finally:
+        for job in jobs:
+            job.release()
+
+
+def _close(
+    result: ApplyResult,
+    opts: ApplyOptions,
+    plan: Plan | None,
+    facts: list[TargetFacts],
+    targets: list[Target],
+    environ: Mapping[str, str],
+    store: HistoryStore | None,
+    rec: Recorder,
+    secrets: tuple[str, ...],
+    stop: Interrupt,
+    started: datetime,
+    now: Callable[[], datetime],
+) -> ApplyResult:
+    """History first, then the evidence (with a fallback folder); problems become notes."""
+    notes = list(result.notes)
+    after: list[TargetFacts] = []
+    if stop.hard:
+        notes.append("facts after the run: not probed (stopped by a second signal)")
+    else:
+        try:
+            after = _facts_after(targets, result, opts, environ)
+        except Exception as exc:  # the record matters more than the second look
+            notes.append(f"facts after the run: not probed: {type(exc).__name__}: {exc}")
+    folder = (opts.evidence_dir or state_dir() / "evidence") / result.run_id
+    notes += [f"history: {f}" for f in rec.failures]
     if store is not None:
-        summary = {"outcome": result.outcome.value, "databases": len(runs), "evidence": str(folder)}
-        store.finish_run(run_id, result.outcome.value, summary)
-    return result
+        notes += _finish(store, result, folder)
+    doc = _evidence(result, opts, plan, facts, after, started, now())
+    written, problems = _write_evidence(folder, doc, secrets)
+    notes += problems
+    committed = any(r.committed_at is not None for r in result.databases)
+    outcome = result.outcome
+    if committed and (problems or rec.failures) and outcome is Outcome.APPLIED:
+        outcome = Outcome.POST_COMMIT_FAILED
+    final = replace(result, outcome=outcome, evidence_dir=written, notes=tuple(notes))
+    if store is not None and (written != folder or final.outcome is not result.outcome):
+        _finish(store, final, written)
+    return final
+
+
+def _finish(store: HistoryStore, result: ApplyResult, folder: Path | None) -> list[str]:
+    summary = {
+        "outcome": result.outcome.value,
+        "databases": len(result.databases),
+        "states": {r.label: r.state for r in result.databases},
+        "evidence": str(folder) if folder else None,
+    }
+    try:
+        store.finish_run(result.run_id, result.outcome.value, summary)
+    except Exception as exc:  # reported, never raised: the database state is already known
+        return [f"history: the run could not be closed: {type(exc).__name__}: {exc}"]
+    return []
+
+
+def _write_evidence(
+    folder: Path, doc: dict[str, Any], secrets: tuple[str, ...]
+) -> tuple[Path | None, list[str]]:
+    """Write the bundle; if the folder cannot take it (full disk), try the fallback."""
+    fallback = Path(tempfile.gettempdir()) / "vecpatch-evidence" / folder.name
+    problems: list[str] = []
+    for where in (folder, fallback):
+        try:
+            return write_bundle(where, doc, secrets), problems
+        except OSError as exc:
+            problems.append(f"evidence could not be written to {where}: {exc}")
+    return None, problems
 
 
 def _jobs(
@@ -169,9 +278,17 @@ def _refused(
     return run
 
 
-def _prepare(job: Job, opts: ApplyOptions) -> None:
-    """Lock and preflight one database; refusal reasons all at once."""
+def _prepare(job: Job, opts: ApplyOptions, rec: Recorder, stop: Interrupt) -> None:
+    """Lock and preflight one database; refusal reasons all at once.
+
+    The lock is kept until the job ends, so no other apply can change the database between
+    this preflight and the update (a stale plan is never applied).
+    """
     run = job.run
+    if stop.is_set():
+        run.outcome = Outcome.INTERRUPTED
+        run.reasons.append(f"{stop.reason} before preflight; database unchanged")
+        return
     reasons = plan_reasons(job.tplan, job.dplan, opts)
     if job.window:
         reasons.append(job.window)
@@ -189,26 +306,39 @@ def _prepare(job: Job, opts: ApplyOptions) -> None:
     if reasons:
         run.outcome = Outcome.REFUSED
         run.reasons += reasons
-    # Released until the job runs: holding one connection per database of a large fleet
-    # through confirmation would exhaust max_connections; execute() takes it again.
-    job.release()
+        job.release()
 
 
-def _confirmed(jobs: list[Job], opts: ApplyOptions, ui: Ui) -> list[Job]:
+def _confirmed(jobs: list[Job], opts: ApplyOptions, ui: Ui, stop: Interrupt) -> list[Job]:
     if opts.yes:
         return jobs
     kept: list[Job] = []
     for target in dict.fromkeys(j.run.target for j in jobs):
         mine = [j for j in jobs if j.run.target == target]
         summary = ", ".join(f"{j.run.database} {j.run.installed} -> {j.run.to}" for j in mine)
-        if ui.confirm(target, summary):
+        if not stop.is_set() and _ask(ui, stop, target, summary):
             kept += mine
             continue
         for job in mine:
-            job.run.outcome = Outcome.REFUSED
-            job.run.reasons.append("not confirmed by the operator")
+            if stop.is_set():
+                job.run.outcome = Outcome.INTERRUPTED
+                job.run.reasons.append(f"{stop.reason} at the confirmation; database unchanged")
+            else:
+                job.run.outcome = Outcome.REFUSED
+                job.run.reasons.append("not confirmed by the operator")
             job.release()
     return kept
+
+
+def _ask(ui: Ui, stop: Interrupt, target: str, summary: str) -> bool:
+    """The typed confirmation; a signal while it waits ends it (unconfirmed)."""
+    stop.prompting = True
+    try:
+        return ui.confirm(target, summary)
+    except (KeyboardInterrupt, EOFError):
+        return False
+    finally:
+        stop.prompting = False
 
 
 def _guarded(fn: Callable[[Job], None]) -> Callable[[Job], None]:
@@ -254,7 +384,7 @@ def _facts_after(
 def _evidence(
     result: ApplyResult,
     opts: ApplyOptions,
-    plan: Plan,
+    plan: Plan | None,
     before: list[TargetFacts],
     after: list[TargetFacts],
     started: datetime,
@@ -270,7 +400,7 @@ def _evidence(
         "finished_at": finished.isoformat(),
         "options": opts.public(),
         "notes": list(result.notes),
-        "plan": plan.to_dict(),
+        "plan": plan.to_dict() if plan else None,
         "facts_before": [f.to_dict() for f in before],
         "facts_after": [f.to_dict() for f in after],
         "databases": [r.to_dict() for r in result.databases],

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 
 from vecpatch.apply.model import Check
 from vecpatch.probe.facts import DatabaseFacts, VectorIndex
@@ -77,6 +77,8 @@ def type_checks(conn: psycopg.Connection[Any], db: DatabaseFacts) -> list[Check]
             with conn.transaction():
                 n = conn.execute(query).fetchone()
             checks.append(Check(name, True, f"{n[0] if n else 0} values"))
+        except errors.LockNotAvailable:
+            raise  # 55P03 is a busy table, not a broken package: the update retries
         except psycopg.Error as exc:
             checks.append(Check(name, False, _first_line(exc)))
     return checks
@@ -117,24 +119,36 @@ def index_checks(
         try:
             with conn.transaction():
                 out.append(_index_check(conn, idx, name, floor))
+        except errors.LockNotAvailable:
+            raise  # 55P03 is a busy table, not a broken package: the update retries
         except psycopg.Error as exc:
             out.append(Check(name, False, _first_line(exc)))
     return out
 
 
-def index_recalls(conn: psycopg.Connection[Any], db: DatabaseFacts) -> Baseline:
-    """The recall of every checkable index now (the baseline for :func:`index_checks`)."""
+def index_recalls(
+    conn: psycopg.Connection[Any], db: DatabaseFacts, why: list[str] | None = None
+) -> Baseline:
+    """The recall of every checkable index now (the baseline for :func:`index_checks`).
+
+    An index without a baseline is judged against the plain threshold; ``why`` collects the
+    reason for each one left out, so an empty baseline is never silent.
+    """
     _extension_path(conn, db)
     found: Baseline = {}
+    skipped = why if why is not None else []
     for idx in db.indexes:
         try:
             with conn.transaction():
                 check = _index_check(conn, idx, _key(idx), 0.0)
-        except psycopg.Error:
+        except psycopg.Error as exc:
+            skipped.append(f"{_key(idx)}: {_first_line(exc)}")
             continue
         recall = _RECALL.match(check.detail)
         if recall and not check.skipped:
             found[_key(idx)] = float(recall.group(1))
+        else:
+            skipped.append(f"{_key(idx)}: {check.detail or 'not measurable'}")
     return found
 
 

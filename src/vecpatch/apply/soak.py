@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,13 +32,30 @@ def _counters(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
-def soak(endpoint: Endpoint, seconds: float, since: datetime) -> dict[str, Any]:
-    """Watch for ``seconds``; return counter deltas and matching log lines."""
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
+Wait = Callable[[float], bool]
+"""Sleeps; returns True when told to stop early (a stop request)."""
+
+
+def soak(
+    endpoint: Endpoint, seconds: float, since: datetime, wait: Wait = _sleep
+) -> dict[str, Any]:
+    """Watch for ``seconds``; return counter deltas and matching log lines.
+
+    ``ok`` is true only when the soak looked and found nothing: an unreadable database is
+    not a clean soak. Stopped early, it still reports what it saw (``stopped``, ``watched``).
+    """
     report: dict[str, Any] = {"seconds": seconds}
+    started = time.monotonic()
     try:
         with endpoint.connect() as conn:
             before = _counters(conn)
-            time.sleep(seconds)
+            if wait(seconds):
+                report.update(stopped=True, watched=round(time.monotonic() - started, 3))
             after = _counters(conn)
             report.update(
                 rollbacks=after[0] - before[0],

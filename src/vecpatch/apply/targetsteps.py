@@ -4,45 +4,46 @@
    itself; it runs ``--pg-minor-hook`` when configured, else reports the step as a
    required operator step. 2. The package step (the new ``vector.so`` and scripts on
    disk) through the target's package hook. After either, the target is probed and
-   planned again, so the extension step works from what is really there now.
+   planned again (``replan``, injected by the runner, so this module needs neither the
+   prober nor the planner's policy), so the extension step works from what is there now.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import psycopg
 
 from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.job import Job
-from vecpatch.apply.model import ApplyOptions, Outcome, Step
+from vecpatch.apply.model import ApplyOptions, Outcome, Step, Ui
 from vecpatch.apply.preflight import plan_reasons
 from vecpatch.apply.recorder import Recorder
-from vecpatch.catalog.model import Catalog
 from vecpatch.placeholders import fill
-from vecpatch.plan import Status, plan_target
-from vecpatch.scan import ScanOptions, probe
+from vecpatch.plan import Status, TargetPlan
+from vecpatch.probe.facts import TargetFacts
 from vecpatch.targets import Target
+
+Replan = Callable[[Target], tuple[TargetFacts, TargetPlan]]
+"""Probe one target again and plan it with the run's policy."""
 
 
 def run_target_steps(
     jobs: list[Job],
     opts: ApplyOptions,
     rec: Recorder,
-    catalog: Catalog,
+    replan: Replan,
     targets: Mapping[str, Target],
-    environ: Mapping[str, str],
     notes: list[str],
-    ui: Any,
+    ui: Ui,
 ) -> list[Job]:
     """Run each target's minor and package steps; return the jobs still good to go."""
     kept: list[Job] = []
     for name in dict.fromkeys(j.run.target for j in jobs):
         mine = [j for j in jobs if j.run.target == name]
-        if _target_steps(mine, opts, rec, catalog, targets[name], environ, notes, ui):
+        if _target_steps(mine, opts, rec, replan, targets[name], notes, ui):
             kept += [j for j in mine if j.run.outcome is Outcome.NOTHING]
     return kept
 
@@ -51,11 +52,10 @@ def _target_steps(
     mine: list[Job],
     opts: ApplyOptions,
     rec: Recorder,
-    catalog: Catalog,
+    replan: Replan,
     target: Target,
-    environ: Mapping[str, str],
     notes: list[str],
-    ui: Any,
+    ui: Ui,
 ) -> bool:
     first = mine[0]
     tplan = first.tplan
@@ -88,7 +88,7 @@ def _target_steps(
             return False
         changed = True
     if changed:
-        _replan(mine, opts, catalog, target, environ)
+        _replan(mine, opts, replan, target)
     return True
 
 
@@ -119,17 +119,8 @@ def _wait_reachable(job: Job, timeout: float) -> None:
             time.sleep(0.5)
 
 
-def _replan(
-    mine: list[Job],
-    opts: ApplyOptions,
-    catalog: Catalog,
-    target: Target,
-    environ: Mapping[str, str],
-) -> None:
-    from vecpatch.apply.runner import plan_policy  # runner imports this module
-
-    facts = probe([target], ScanOptions(concurrency=1), environ=environ)[0]
-    tplan = plan_target(facts, catalog, plan_policy(opts, target), datetime.now(UTC))
+def _replan(mine: list[Job], opts: ApplyOptions, replan: Replan, target: Target) -> None:
+    facts, tplan = replan(target)
     dplans = {d.database: d for d in tplan.databases}
     dfacts = {d.name: d for d in facts.databases}
     for job in mine:

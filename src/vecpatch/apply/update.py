@@ -21,6 +21,8 @@ import psycopg
 from psycopg import errors, sql
 
 from vecpatch.apply.backup import extversion
+from vecpatch.apply.blockers import BlockerWatch
+from vecpatch.apply.interrupt import Interrupt
 from vecpatch.apply.model import ApplyOptions, Check
 from vecpatch.apply.session import Endpoint, error_text
 from vecpatch.apply.smoke import Baseline, run_checks
@@ -31,14 +33,25 @@ MAX_DELAY = 5.0
 
 
 class UpdateFailed(Exception):
-    """The update did not commit; ``unchanged`` says whether that is certain."""
+    """The update did not commit; ``unchanged`` says whether that is certain, ``interrupted``
+    whether a stop request (SIGINT/SIGTERM) was the cause."""
 
     def __init__(
-        self, message: str, *, unchanged: bool = True, checks: list[Check] | None = None
+        self,
+        message: str,
+        *,
+        unchanged: bool = True,
+        checks: list[Check] | None = None,
+        interrupted: bool = False,
     ) -> None:
         super().__init__(message)
         self.unchanged = unchanged
         self.checks = checks or []
+        self.interrupted = interrupted
+
+
+class _LockWait(Exception):
+    """One attempt hit 55P03 (lock_timeout) anywhere in the transaction; says who blocked."""
 
 
 @dataclass
@@ -73,23 +86,32 @@ def run_update(
     opts: ApplyOptions,
     log: list[str],
     baseline: Baseline | None = None,
+    interrupt: Interrupt | None = None,
 ) -> UpdateResult:
-    """Run the update with bounded retries on lock timeouts; raise :class:`UpdateFailed`."""
+    """Run the update with bounded retries on lock timeouts; raise :class:`UpdateFailed`.
+
+    A 55P03 anywhere in the transaction (the ALTER or a check) is retried the same way.
+    """
+    stop = interrupt or Interrupt()
     deadline = time.monotonic() + opts.retry_budget
     attempt = 0
     while True:
         attempt += 1
         try:
-            return _attempt(endpoint, target, db, opts, log, attempt, baseline)
-        except errors.LockNotAvailable as exc:
+            return _attempt(endpoint, target, db, opts, log, attempt, baseline, stop)
+        except _LockWait as exc:
             delay = min(MAX_DELAY, BASE_DELAY * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
             if time.monotonic() + delay > deadline:
                 raise UpdateFailed(
                     f"gave up after {attempt} attempt(s) within the {opts.retry_budget:.0f} s "
-                    f"retry budget: {error_text(exc, endpoint)}"
+                    f"retry budget: {exc}"
                 ) from None
-            log.append(f"-- attempt {attempt}: lock not available; retrying in {delay:.2f} s")
-            time.sleep(delay)
+            log.append(f"-- attempt {attempt}: {exc}; retrying in {delay:.2f} s")
+            if stop.wait(delay):
+                raise UpdateFailed(
+                    f"{stop.reason} while waiting to retry; nothing was committed",
+                    interrupted=True,
+                ) from None
 
 
 def _attempt(
@@ -99,28 +121,23 @@ def _attempt(
     opts: ApplyOptions,
     log: list[str],
     attempt: int,
-    baseline: Baseline | None = None,
+    baseline: Baseline | None,
+    stop: Interrupt,
 ) -> UpdateResult:
     commit_sent = False
+    if stop.is_set():
+        raise UpdateFailed(f"{stop.reason} before the update started", interrupted=True)
     try:
         conn = endpoint.connect(autocommit=False)
     except psycopg.OperationalError as exc:
         raise UpdateFailed(f"cannot open the update session: {error_text(exc, endpoint)}") from None
+    watch = BlockerWatch(endpoint, conn.info.backend_pid)
     try:
         result = UpdateResult(datetime.now(UTC), attempt)
-        log.append("BEGIN")
-        for stmt in statements(target, opts):
-            text = stmt.as_string(conn)
-            log.append(text)
-            conn.execute(stmt)
-        found = extversion(conn)
-        result.checks.append(Check("extversion before COMMIT", found == target, f"{found}"))
-        result.checks += run_checks(conn, db, opts.recall_threshold, baseline)
-        result.checks += [check(conn) for check in opts.extra_checks]
-        failed = [c for c in result.checks if not c.ok]
-        if failed:
-            summary = "; ".join(f"{c.name}: {c.detail}" for c in failed)
-            raise UpdateFailed(f"checks failed before COMMIT: {summary}", checks=result.checks)
+        with watch, stop.cancellable(conn.cancel_safe):
+            _checked_transaction(conn, target, db, opts, log, baseline, result, stop)
+        if stop.is_set():  # the last moment a stop request can keep the database unchanged
+            raise UpdateFailed(f"{stop.reason} before COMMIT", interrupted=True)
         if opts.before_commit is not None:
             opts.before_commit(conn.info.backend_pid)
         try:  # liveness ping: a session lost here never committed
@@ -136,9 +153,9 @@ def _attempt(
         conn.commit()
         result.committed_at = datetime.now(UTC)
         return result
-    except errors.LockNotAvailable:
+    except errors.LockNotAvailable as exc:
         _rollback(conn, log)
-        raise
+        raise _LockWait(f"{error_text(exc, endpoint)}: {watch.describe()}") from None
     except UpdateFailed:
         _rollback(conn, log)
         raise
@@ -148,9 +165,50 @@ def _attempt(
             raise UpdateFailed(
                 f"connection lost during COMMIT: {error_text(exc, endpoint)}", unchanged=False
             ) from None
+        if stop.is_set():
+            raise UpdateFailed(
+                f"{stop.reason}: the running statement was cancelled before COMMIT",
+                checks=result.checks,
+                interrupted=True,
+            ) from None
         raise UpdateFailed(f"update failed before COMMIT: {error_text(exc, endpoint)}") from None
     finally:
         conn.close()
+
+
+def _checked_transaction(
+    conn: psycopg.Connection[Any],
+    target: str,
+    db: DatabaseFacts,
+    opts: ApplyOptions,
+    log: list[str],
+    baseline: Baseline | None,
+    result: UpdateResult,
+    stop: Interrupt,
+) -> None:
+    """The statements and the checks, inside the open transaction (nothing committed)."""
+    log.append("BEGIN")
+    for stmt in statements(target, opts):
+        text = stmt.as_string(conn)
+        log.append(text)
+        conn.execute(stmt)
+    stop.phase("update")
+    _stop_point(stop, "after the ALTER, before COMMIT")
+    found = extversion(conn)
+    result.checks.append(Check("extversion before COMMIT", found == target, f"{found}"))
+    result.checks += run_checks(conn, db, opts.recall_threshold, baseline)
+    result.checks += [check(conn) for check in opts.extra_checks]
+    stop.phase("checks")
+    _stop_point(stop, "during the checks, before COMMIT")
+    failed = [c for c in result.checks if not c.ok]
+    if failed:
+        summary = "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        raise UpdateFailed(f"checks failed before COMMIT: {summary}", checks=result.checks)
+
+
+def _stop_point(stop: Interrupt, where: str) -> None:
+    if stop.is_set():
+        raise UpdateFailed(f"{stop.reason} {where}", interrupted=True)
 
 
 def _rollback(conn: psycopg.Connection[Any], log: list[str]) -> None:

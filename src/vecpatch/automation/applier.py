@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from vecpatch.apply import ApplyOptions, Outcome, run_apply
+from vecpatch.apply import ApplyOptions, Outcome
 from vecpatch.catalog.model import Catalog
 from vecpatch.history.store import HistoryStore
 from vecpatch.targets.model import Target
+from vecpatch.usecases.apply import run_apply
 
 _OK = frozenset({Outcome.APPLIED.value, Outcome.NOTHING.value})
 

@@ -44,7 +44,6 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from vecpatch.apply.model import ApplyOptions
-from vecpatch.apply.runner import run_apply
 from vecpatch.catalog.store import load_catalog
 from vecpatch.errors import UsageError, VecpatchError
 from vecpatch.findings import FindingKind
@@ -56,6 +55,7 @@ from vecpatch.report.output import write_atomic
 from vecpatch.scan import ScanOptions, assess, probe, target_secrets
 from vecpatch.scan_record import record_rows
 from vecpatch.targets.model import Target
+from vecpatch.usecases.apply import run_apply
 
 if TYPE_CHECKING:
     from vecpatch.stage.runner import StageOptions

@@ -7,6 +7,7 @@ TTY, or ``--yes`` for automation; without either (no TTY) the command refuses (e
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -127,16 +128,32 @@ def apply(
     pg_minor_hook: PgMinorHookOpt = None,
     package_hook: PackageHookOpt = None,
     concurrency: ConcurrencyOpt = 4,
+    recycle_stale: Annotated[
+        str | None,
+        typer.Option(
+            "--recycle-stale",
+            metavar="RUN_ID",
+            help="Apply nothing: end the sessions that still run the library a finished "
+            "run replaced (or run --reconnect-hook).",
+        ),
+    ] = None,
 ) -> None:
     """Update pgvector safely: preflight, backup, update in one checked transaction, verify.
 
     Exit codes: 0 applied or nothing to do; 1 refused or failed, database unchanged;
-    2 usage or configuration error; 4 applied but a post-commit check failed.
+    2 usage or configuration error; 4 applied but a post-commit step failed or was cut
+    short (also: interrupted after a COMMIT); 130 interrupted (SIGINT/SIGTERM) before any
+    COMMIT, every database unchanged. Ctrl-C rolls back what is not committed and finishes
+    the records; a second Ctrl-C is acted on once every database's state is known.
     """
-    from vecpatch.apply.runner import run_apply
+    from vecpatch.apply.interrupt import Interrupt, install
     from vecpatch.catalog.store import load_catalog
     from vecpatch.history.store import HistoryStore
     from vecpatch.scan import target_secrets
+    from vecpatch.usecases.apply import run_apply
+
+    if recycle_stale is not None:
+        _recycle(recycle_stale, targets, targets_file, history, fmt, reconnect_hook)
 
     if not (yes or dry_run or sys.stdin.isatty()):
         raise UsageError("stdin is not a terminal: pass --yes to apply without typed confirmation")
@@ -152,9 +169,44 @@ def apply(
     selection = gather(targets, targets_file, env, tag, wave)
     secrets = target_secrets(selection.targets)
     redacting_filter().add(*secrets)
-    with HistoryStore.open(history, secrets=secrets) as store:
-        result = run_apply(selection.targets, opts, load_catalog(offline=True), store, CliUi())
+    stop = Interrupt(os.environ)
+    restore = install(stop, lambda message: err.print(Text(message, style="yellow")))
+    try:
+        with HistoryStore.open(history, secrets=secrets) as store:
+            catalog = load_catalog(offline=True)
+            result = run_apply(selection.targets, opts, catalog, store, CliUi(), interrupt=stop)
+    finally:
+        restore()
     render_apply(result, fmt, tuple(secrets))
+    raise typer.Exit(int(result.exit_code))
+
+
+def _recycle(
+    run_id: str,
+    targets: list[str] | None,
+    targets_file: Path | None,
+    history: str | None,
+    fmt: str,
+    hook: str | None,
+) -> None:
+    """``apply --recycle-stale RUN_ID``: end the stale sessions of a finished run, only."""
+    from vecpatch.history.store import HistoryStore
+    from vecpatch.redact import redact_text
+    from vecpatch.scan import target_secrets
+    from vecpatch.usecases.apply import recycle_stale
+
+    selection = gather(targets, targets_file)
+    secrets = target_secrets(selection.targets)
+    redacting_filter().add(*secrets)
+    with HistoryStore.open(history, secrets=secrets) as store:
+        result = recycle_stale(run_id, selection.targets, store, hook)
+    if fmt == "json":
+        typer.echo(redact_text(json.dumps(result.to_dict(), indent=2, default=str), secrets))
+    else:
+        for d in result.databases:
+            line = f"{d['target']}/{d['database']}: {d.get('detail')}"
+            out.print(Text(redact_text(line, tuple(secrets))))
+        info(f"recycle run {result.run_id} of apply {run_id}: {result.to_dict()['outcome']}")
     raise typer.Exit(int(result.exit_code))
 
 
@@ -182,7 +234,7 @@ def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> Non
             "run_id": result.run_id,
             "outcome": result.outcome.value,
             "exit_code": int(result.exit_code),
-            "evidence_dir": str(result.evidence_dir),
+            "evidence_dir": str(result.evidence_dir) if result.evidence_dir else None,
             "notes": list(result.notes),
             "databases": [d.to_dict() for d in result.databases],
         }
@@ -198,7 +250,11 @@ def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> Non
     out.print(table)
     for note in result.notes:
         err.print(Text.assemble(("note: ", "yellow"), redact_text(note, secrets)))
-    info(f"run {result.run_id}: {result.outcome.value}; evidence in {result.evidence_dir}")
+    if int(result.exit_code) not in (0, 1):
+        for d in result.databases:
+            err.print(Text(redact_text(f"{d.label}: database {d.state}", secrets)))
+    where = result.evidence_dir or "not written (see the notes)"
+    info(f"run {result.run_id}: {result.outcome.value}; evidence in {where}")
 
 
 def rollback(

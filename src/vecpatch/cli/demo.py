@@ -215,10 +215,10 @@ def _package_step(sandbox: Sandbox, target: Target, catalog: Catalog, version: s
 
 def _apply(sandbox: Sandbox, target: Target, catalog: Catalog, version: str) -> None:
     from vecpatch.apply.model import ApplyOptions, BackupKind
-    from vecpatch.apply.runner import run_apply
     from vecpatch.cli.apply import CliUi, render_apply
     from vecpatch.history.store import HistoryStore
     from vecpatch.sandbox import available_pairs
+    from vecpatch.usecases.apply import run_apply
 
     minor = max(
         (b.pg for b in available_pairs() if b.pg_major == sandbox.pg_major),
