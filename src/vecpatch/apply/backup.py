@@ -102,7 +102,7 @@ def _run(cmd: list[str], env: dict[str, str], endpoint: Endpoint, stop: Interrup
     return stdout
 
 
-def _modifications(conn: psycopg.Connection[Any]) -> dict[str, int]:
+def modifications(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Inserts + updates + deletes so far per user table (the statistics collector's count):
     a rollback compares them with its own reading to find writes made since the backup."""
     rows = conn.execute(
@@ -146,7 +146,7 @@ def rollback_facts(conn: psycopg.Connection[Any], db: DatabaseFacts) -> dict[str
     return {
         "extversion": extversion(conn),
         "row_counts": counts,
-        "modifications": _modifications(conn),
+        "modifications": modifications(conn),
         "extension_owner": extension_owner(conn),
         "grants": table_grants(conn, list(counts)),
     }

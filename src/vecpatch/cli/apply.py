@@ -25,7 +25,7 @@ from vecpatch.errors import UsageError
 from vecpatch.plan import Policy
 
 if TYPE_CHECKING:
-    from vecpatch.apply.rollback import RollbackResult
+    from vecpatch.usecases.rollback import RollbackResult
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -265,14 +265,27 @@ def rollback(
     history: History = None,
     pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_restore's dir.")] = None,
     fmt: Fmt = "table",
+    discard_newer_writes: Annotated[
+        bool,
+        typer.Option(
+            "--discard-newer-writes", help="Restore even over rows written since the backup."
+        ),
+    ] = False,
+    lock_timeout: Annotated[
+        str, typer.Option("--lock-timeout", help="pg_restore's lock_timeout.")
+    ] = "5s",
 ) -> None:
-    """Restore the pg_dump backup an apply took, then verify extversion and row counts.
+    """Check, then restore the pg_dump backup an apply took and verify it.
 
-    The targets (arguments or --targets) give the connection; the run gives the backup.
+    Refused (nothing changed) when the old pgvector package is not on disk or tables were
+    written since the backup (unless --discard-newer-writes). The targets (arguments or
+    --targets) give the connection; the run gives the backup. Exit codes: 0 restored and
+    verified; 1 refused or failed, nothing changed; 2 usage error; 5 data restored but
+    not verified (or only some databases restored).
     """
-    from vecpatch.apply.rollback import RollbackOptions, run_rollback
     from vecpatch.history.store import HistoryStore
     from vecpatch.scan import target_secrets
+    from vecpatch.usecases.rollback import RollbackOptions, run_rollback
 
     if not (yes or sys.stdin.isatty()):
         raise UsageError("stdin is not a terminal: pass --yes to restore without confirmation")
@@ -280,9 +293,13 @@ def rollback(
     secrets = target_secrets(selection.targets)
     redacting_filter().add(*secrets)
     with HistoryStore.open(history, secrets=secrets) as store:
-        result = run_rollback(
-            run_id, selection.targets, RollbackOptions(yes=yes, pg_bin=pg_bin), store, CliUi()
+        opts = RollbackOptions(
+            yes=yes,
+            pg_bin=pg_bin,
+            discard_newer_writes=discard_newer_writes,
+            lock_timeout=positive(seconds(lock_timeout), "--lock-timeout"),
         )
+        result = run_rollback(run_id, selection.targets, opts, store, CliUi())
     _render_rollback(result, fmt, tuple(secrets))
     raise typer.Exit(int(result.exit_code))
 
