@@ -111,10 +111,13 @@ def test_stale_session_reported_and_reconnected(
     assert not sb.run_sql("SELECT pid FROM pg_stat_activity WHERE pid = %s", [old_pid])
 
 
-def test_rollback_restores_the_pg_dump_backup(
+def test_rollback_checks_first_then_restores_the_pg_dump_backup(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     sb = sandbox_factory.fresh("16.4", "0.7.4", sample=True, rows=400)
+    # The extension's owner is another superuser: the restore must keep it.
+    sb.run_sql("CREATE ROLE vecadmin SUPERUSER")
+    sb.run_sql("UPDATE pg_extension SET extowner = 'vecadmin'::regrole WHERE extname = 'vector'")
     before = fingerprint(sb)
     sb.install_extension("0.8.5")
     applied = apply_cli(sb, tmp_path, "--to", "0.8.5")
@@ -122,12 +125,33 @@ def test_rollback_restores_the_pg_dump_backup(
     run_id = doc(applied)["run_id"]
     [db] = doc(applied)["databases"]
     assert db["backup"]["consistent_with_row_counts"] is True  # counted in pg_dump's snapshot
-    sb.run_sql("DELETE FROM items WHERE id <= 50")
+    history = f"sqlite:///{tmp_path / 'history.db'}"
+    rollback = ("rollback", run_id, sb.dsn(), "--yes", "--history", history, "--format", "json")
+    # Only 0.8.5 is on disk: restoring would bring back 0.8.5 over the data. Refused, unchanged.
+    no_package = cli(*rollback)
+    assert no_package.exit_code == 1, no_package.stdout
+    [refused] = doc(no_package)["databases"]
+    assert refused["outcome"] == "refused"
+    assert "install the pgvector 0.7.4 package" in " ".join(refused["notes"])
+    assert extversion(sb) == "0.8.5" and fingerprint(sb) == before
     # pgvector ships only its current install script: reinstall the old package first,
     # as an operator would, so the restored catalog finds vector--0.7.4.sql.
     sb.install_extension("0.7.4")
-    history = f"sqlite:///{tmp_path / 'history.db'}"
-    result = cli("rollback", run_id, sb.dsn(), "--yes", "--history", history, "--format", "json")
+    sb.run_sql("DELETE FROM items WHERE id <= 50")
+    after_writes = fingerprint(sb)
+    newer = cli(*rollback)
+    assert newer.exit_code == 1, newer.stdout
+    [refused] = doc(newer)["databases"]
+    assert "written since the backup" in " ".join(refused["notes"])
+    assert "public.items: 50 row(s) inserted, updated or deleted" in " ".join(refused["notes"])
+    assert fingerprint(sb) == after_writes and extversion(sb) == "0.8.5"
+    result = cli(*rollback, "--discard-newer-writes")
     assert result.exit_code == 0, result.stdout + result.stderr
+    [restored] = doc(result)["databases"]
+    assert "public.items: 50 row(s) inserted, updated or deleted" in restored["discarded"][
+        "public.items"
+    ]
     assert extversion(sb) == "0.7.4"
     assert fingerprint(sb) == before
+    owner = "SELECT extowner::regrole::text FROM pg_extension WHERE extname = 'vector'"
+    assert sb.run_sql(owner) == [("vecadmin",)]
