@@ -108,6 +108,7 @@ def _lock(job: Job, rec: Recorder) -> bool:
             assert job.lock is not None
             found = extversion(job.lock.conn)
             detail.update(pid=job.lock.pid, held_since_preflight=held, extversion=found)
+            detail.update({"from": run.installed, "to": run.to})
             if found != run.installed:
                 detail["outcome"] = "refused"
     except (LockBusy, psycopg.Error) as exc:

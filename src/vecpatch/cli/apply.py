@@ -229,6 +229,10 @@ def build_options(
 def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> None:
     from vecpatch.redact import redact_text
 
+    if int(result.exit_code) not in (0, 1):  # the database changed, or may have: say how
+        err.print(Text(f"run {result.run_id}: {result.outcome.value}"))
+        for d in result.databases:
+            err.print(Text(redact_text(f"{d.label}: database {d.state}", secrets)))
     if fmt == "json":
         doc = {
             "run_id": result.run_id,
@@ -250,9 +254,6 @@ def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> Non
     out.print(table)
     for note in result.notes:
         err.print(Text.assemble(("note: ", "yellow"), redact_text(note, secrets)))
-    if int(result.exit_code) not in (0, 1):
-        for d in result.databases:
-            err.print(Text(redact_text(f"{d.label}: database {d.state}", secrets)))
     where = result.evidence_dir or "not written (see the notes)"
     info(f"run {result.run_id}: {result.outcome.value}; evidence in {where}")
 
