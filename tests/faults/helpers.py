@@ -83,3 +83,17 @@ def history_run(tmp: Path, run_id: str) -> tuple[str, list[tuple[str, str]]]:
 def db_state(sb: Sandbox) -> tuple[Any, ...]:
     """The database fingerprint: extversion, and row count + checksum of each vector column."""
     return (extversion(sb), *fingerprint(sb))
+
+
+def vecpatch_process(tmp: Path, *args: str) -> Run:
+    """Any ``vecpatch`` command in its own process, with the run's history store."""
+    env = {**os.environ, "VECPATCH_TARGETS": "", "VECPATCH_HISTORY": f"sqlite:///{tmp / 'h.db'}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "vecpatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)

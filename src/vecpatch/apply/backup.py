@@ -207,7 +207,7 @@ def _take(
             info["note"] = "no backup taken: --backup none --i-have-a-backup"
         return info
     with _exported_snapshot(endpoint) as snapshot:
-        info.update(_counted_in(endpoint, db, snapshot))
+        info.update(_counted_in(endpoint, db, snapshot, opts))
         stop.phase("backup")
         info.update(_dump(endpoint, opts, dest, server_major, snapshot, stop))
     return info
@@ -240,11 +240,22 @@ def _exported_snapshot(endpoint: Endpoint) -> Iterator[str]:
         conn.close()
 
 
-def _counted_in(endpoint: Endpoint, db: DatabaseFacts, snapshot: str) -> dict[str, Any]:
+def wait_ms(opts: ApplyOptions) -> int:
+    """How long the backup may wait for a table lock (the retry budget)."""
+    return max(1, round(opts.retry_budget * 1000))
+
+
+def _counted_in(
+    endpoint: Endpoint, db: DatabaseFacts, snapshot: str, opts: ApplyOptions
+) -> dict[str, Any]:
     """``extversion`` and row counts as the dump will see them, from a short transaction."""
     with endpoint.connect(autocommit=False) as conn:
         conn.execute(sql.SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        # Behind a queued ALTER TABLE the count would wait as long as pg_dump may, no longer.
+        conn.execute(
+            sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{wait_ms(opts)}ms"))
+        )
         counted = rollback_facts(conn, db)
         conn.rollback()
     return counted
@@ -262,7 +273,7 @@ def _dump(
     pg_restore = find_tool("pg_restore", server_major, opts.pg_bin)
     dest.parent.mkdir(parents=True, exist_ok=True)
     conninfo, env = endpoint.child_env()
-    wait = f"{max(1, round(opts.retry_budget * 1000))}ms"
+    wait = f"{wait_ms(opts)}ms"
     cmd = [str(pg_dump), "-Fd", "-f", str(dest), "-d", conninfo, f"--snapshot={snapshot}"]
     cmd.append(f"--lock-wait-timeout={wait}")  # behind a queued ALTER TABLE: fail, not hang
     if opts.backup is BackupKind.SCHEMA:
