@@ -200,6 +200,7 @@ def _take(
     }
     if opts.backup not in (BackupKind.PG_DUMP, BackupKind.SCHEMA):
         with endpoint.connect() as conn:
+            conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{wait_ms(opts)}ms")))
             info.update(rollback_facts(conn, db))
         if opts.backup is BackupKind.COMMAND:
             info.update(_command(endpoint, opts, dest))
