@@ -12,8 +12,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from vecpatch.errors import VecpatchError
 
-class BinariesNotFound(Exception):
+
+class BinariesNotFound(VecpatchError):
     """No usable pg_dump/pg_restore; the message says what was tried."""
 
 
