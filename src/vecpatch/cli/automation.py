@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vecpatch.apply.model import ApplyOptions, BackupKind
+from vecpatch.atomic import atomic_write
 from vecpatch.automation import migration
 from vecpatch.cli.apply import (
     ApplyPolicyOpt,
@@ -45,7 +46,6 @@ from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather, targets_file
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.plan import Policy, build_plan
-from vecpatch.report.output import write_atomic
 
 if TYPE_CHECKING:
     from vecpatch.automation.rollout import RolloutOptions, RolloutResult
@@ -432,7 +432,7 @@ def runbook_cmd(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        write_atomic(output, text)
+        atomic_write(output, text)
         info(f"wrote {output}")
 
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from vecpatch.atomic import atomic_write
 from vecpatch.cli.console import info, out
 from vecpatch.cli.selection import targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.report.output import write_atomic
 
 if TYPE_CHECKING:
     from vecpatch.history.store import HistoryStore
@@ -135,7 +135,7 @@ def report(
     with HistoryStore.open(history) as store:
         snap = source(store, since, env, objectives(targets_file, objective)).snapshot()
     page = templates().get_template("report.html").render(**dashboard_context(snap))
-    write_atomic(html, page)
+    atomic_write(html, page)
     info(f"wrote the report to {html}")
 
 
