@@ -40,6 +40,7 @@ from vecpatch.cli.apply import (
     StatementTimeoutOpt,
 )
 from vecpatch.cli.console import err, info, out, redacting_filter
+from vecpatch.cli.options import duration
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather, targets_file_path
@@ -65,15 +66,6 @@ NotifyOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def duration(text: str) -> float:
-    from vecpatch.automation.schedule import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 def recipients(given: list[str]) -> tuple[str, ...]:
