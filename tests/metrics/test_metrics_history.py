@@ -221,12 +221,21 @@ def test_prometheus_exposition_parses(scenario: Scenario, computed: Metrics) -> 
     families = {f.name: f for f in text_string_to_metric_families(text)}
     [ratio] = families["vecpatch_update_success_ratio"].samples
     assert ratio.value == 0.5
-    info = {s.labels["target"]: s.labels for s in families["vecpatch_extension_info"].samples}
-    assert (info["alpha"]["installed"], info["alpha"]["default"]) == ("0.8.5", "0.8.5")
-    assert (info["bravo"]["installed"], info["bravo"]["default"]) == ("0.7.4", "0.8.5")
-    assert info["charlie"]["installed"] == "0.6.2"
-    windows = families["vecpatch_vulnerability_window_seconds"].samples
-    assert len(windows) == len(computed.vulnerability_window.windows)
+    info = {
+        (s.labels["target"], s.labels["installed"], s.labels["on_disk"])
+        for s in families["vecpatch_pgvector_databases"].samples
+    }
+    assert {("alpha", "0.8.5", "0.8.5"), ("bravo", "0.7.4", "0.8.5")} <= info
+    assert any(t == "charlie" and i == "0.6.2" for t, i, _d in info)
+    opened = families["vecpatch_open_vulnerability_windows"].samples
+    assert sum(s.value for s in opened) == sum(
+        1 for w in computed.vulnerability_window.windows if w.is_open
+    )
+    up = {s.labels["target"]: s.value for s in families["vecpatch_target_up"].samples}
+    assert up == {"alpha": 1.0, "bravo": 1.0, "charlie": 1.0}
+    assert {s.name for s in families["vecpatch_update_attempts"].samples} == {
+        "vecpatch_update_attempts_total"
+    }
     high = [
         s for s in families["vecpatch_exposed_databases"].samples if s.labels["severity"] == "high"
     ]

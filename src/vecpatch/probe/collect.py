@@ -27,6 +27,7 @@ from vecpatch.probe.facts import (
     ServerFacts,
     TargetFacts,
 )
+from vecpatch.probe.identity import server_identity
 from vecpatch.probe.parse import database_facts, database_names, server_facts
 
 Databases = Literal["all"] | tuple[str, ...] | None
@@ -89,6 +90,7 @@ class _Probe:
         self.limit = limit
         self.package: dict[str, Any] = {}
         self.keys: scram.ScramKeys | None = None
+        self.server_id = ""
         self._used_keys: tuple[str, ...] = ()
         """Every key this probe tried: redacted from reasons even after they were dropped."""
 
@@ -145,6 +147,7 @@ class _Probe:
             conn = await self._connect(None)
             async with conn:
                 server = server_facts(await self._fetch(conn, queries.SERVER))
+                self.server_id = await server_identity(conn, *_endpoint(self.req.conninfo))
                 rows = await (await conn.execute(queries.DATABASES)).fetchall()
                 names, existing = database_names(rows)
                 await self._derive_keys(conn, self._visits(names))
@@ -194,6 +197,7 @@ class _Probe:
             databases=tuple(sorted(found, key=lambda d: order.get(d.name, 0))),
             failed_databases=tuple(r for r in results if isinstance(r, DatabaseFailure)),
             server_databases=existing,
+            server_id=self.server_id,
         )
 
     def _visits(self, names: list[str]) -> int:
