@@ -152,24 +152,25 @@ def test_incidents_and_exposure(scenario: Scenario, computed: Metrics) -> None:
     assert incidents["by_advisory"] == {"CVE-2026-3172": 1}
     with HistoryStore.open(scenario.history) as store:
         findings = store.findings_for_run(scenario.scan_runs[1])
-    worst: dict[str, str] = {}
+    worst: dict[tuple[str, bool], str] = {}
     for f in findings:
         if not (f.kind == "VULNERABLE" and f.exposed and not f.muted and f.severity):
             continue
         # highest severity; "unknown" ranks as high, and a known "high" names a tie better
+        key = (f.target, f.database is None)  # a server's findings count for the server only
         rank = (severity_rank(f.severity), f.severity != "unknown")
-        if f.target not in worst or rank > (
-            severity_rank(worst[f.target]),
-            worst[f.target] != "unknown",
-        ):
-            worst[f.target] = f.severity
+        if key not in worst or rank > (severity_rank(worst[key]), worst[key] != "unknown"):
+            worst[key] = f.severity
     exposure = doc["exposure"]
-    assert exposure["value"] == len(worst) and exposure["databases"] == 3
-    assert {e["target"]: e["severity"] for e in exposure["exposed"]} == worst
-    assert (
-        "CVE-2026-3172"
-        in next(e for e in exposure["exposed"] if e["target"] == "charlie")["advisories"]
-    )
+    databases = {t: s for (t, server), s in worst.items() if not server}
+    servers = {t: s for (t, server), s in worst.items() if server}
+    assert exposure["value"] == len(databases) and exposure["databases"] == 3
+    assert {e["target"]: e["severity"] for e in exposure["exposed"]} == databases
+    assert "CVE-2026-3172" in next(
+        e for e in exposure["exposed"] if e["target"] == "charlie"
+    )["advisories"]
+    assert exposure["servers"]["total"] == 3
+    assert {e["targets"][0]: e["severity"] for e in exposure["servers"]["exposed"]} == servers
 
 
 def test_cli_json_has_one_entry_per_metric(scenario: Scenario) -> None:
