@@ -179,6 +179,8 @@ class TargetFacts:
     server_databases: tuple[str, ...] = ()
     """Every database on the server at probe time, sorted: connectable or not, selected or
     not (what exists, not what was scanned). Empty when unknown (unreachable target)."""
+    server_id: str = ""
+    """The server's stable identity (:mod:`vecpatch.probe.identity`); empty when unreachable."""
 
     @property
     def reachable(self) -> bool:
