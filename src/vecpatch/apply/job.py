@@ -297,11 +297,13 @@ def _soak(
         stop.phase("soak")
         run.soak = soak(job.endpoint, opts.soak, result.committed_at, stop.wait)
         detail.update(run.soak)
-        ok = bool(run.soak.get("ok"))
-        detail["outcome"] = "stopped" if run.soak.get("stopped") else "ok" if ok else "failed"
+        outcome = str(run.soak.get("outcome", "failed"))
+        detail["outcome"] = "stopped" if run.soak.get("stopped") else outcome
+    if run.soak.get("log_check") == "skipped" and not run.soak.get("error"):
+        run.warnings.append(f"soak: server log not checked ({run.soak.get('log')})")
     if stop.is_set() and run.soak.get("stopped"):
         return [f"soak cut short after {run.soak.get('watched', 0):.0f} s: {stop.reason}"]
-    if ok:
+    if outcome != "failed":
         return []
     return [f"soak found errors: {run.soak.get('log_errors') or run.soak.get('error')}"]
 
