@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from vecpatch.apply.backup import _counted_in, _exported_snapshot
+from vecpatch.apply.model import ApplyOptions
 from vecpatch.apply.session import Endpoint
 from vecpatch.sandbox.testing import SandboxFactory
 from vecpatch.scan import ScanOptions, probe
@@ -24,7 +25,7 @@ def test_the_snapshot_counts_what_the_dump_sees_and_blocks_no_ddl(
     with _exported_snapshot(endpoint) as snapshot:
         sb.run_sql("INSERT INTO items (id, category, embedding) SELECT 1000, category, embedding "
                    "FROM items LIMIT 1")  # fmt: skip
-        counted = _counted_in(endpoint, db, snapshot)
+        counted = _counted_in(endpoint, db, snapshot, ApplyOptions())
         # An application's DDL is not queued behind the open snapshot (it holds no lock).
         with psycopg.connect(sb.socket_dsn(), autocommit=True) as app:
             app.execute("SET lock_timeout = '2s'")
