@@ -51,7 +51,7 @@ class UpdateFailed(VecpatchError):
         self.interrupted = interrupted
 
 
-class _LockWait(Exception):
+class _LockWait(VecpatchError):
     """One attempt hit 55P03 (lock_timeout) anywhere in the transaction; says who blocked."""
 
 
