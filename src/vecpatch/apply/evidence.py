@@ -36,6 +36,8 @@ def markdown(doc: dict[str, Any]) -> str:
     for db in doc.get("databases", []):
         lines += ["", f"## {db['target']} / {db['database']}: {db['from']} -> {db['to']}", ""]
         lines.append(f"Outcome: **{db['outcome']}**")
+        if db.get("database_state"):
+            lines += ["", f"Database state: {db['database_state']}"]
         for title, key in (
             ("Refusal reasons", "reasons"),
             ("Warnings", "warnings"),

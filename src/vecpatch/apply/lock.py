@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from vecpatch.apply.blockers import session_text
 from vecpatch.apply.session import Endpoint
 from vecpatch.errors import VecpatchError
 
@@ -25,7 +26,8 @@ def _int4(oid: int) -> int:
 
 
 _HOLDER = sql.SQL(
-    "SELECT a.application_name, a.usename, a.client_addr::text, a.backend_start, a.pid "
+    "SELECT a.application_name, a.usename, a.client_addr::text, a.backend_start, a.pid, "
+    "a.state, extract(epoch FROM now() - a.xact_start)::float8, a.query_start "
     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.database = {oid} "
     "AND l.classid::bigint = {k1} AND l.objid::bigint = {k2} AND l.objsubid = 2 "
@@ -75,9 +77,10 @@ def acquire(endpoint: Endpoint) -> ApplyLock:
 def _describe(database: str, holder: tuple[Any, ...] | None) -> str:
     if holder is None:
         return f"an apply on database {database} is in progress (holder just left; retry)"
-    app, user, addr, since, pid = holder
+    app, user, addr, since, pid, state, age, query_start = holder
     where = f" from {addr}" if addr else ""
     return (
         f"an apply on database {database} is in progress since {since:%Y-%m-%d %H:%M:%S %Z} "
-        f"by {app or 'an unnamed session'!s} (user {user}{where}, pid {pid})"
+        f"by {app or 'an unnamed session'!s} (user {user}{where}, pid {pid}); the lock is "
+        f"held by {session_text((pid, user, app, state, age, query_start))}"
     )

@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.apply.binaries import BinariesNotFound, find_clients
+from vecpatch.apply.blockers import session_text
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.plan import DatabasePlan, TargetPlan
 
@@ -106,15 +107,16 @@ def _update_path(conn: psycopg.Connection[Any], dplan: DatabasePlan, out: Prefli
 
 def _locks(conn: psycopg.Connection[Any], out: Preflight) -> None:
     query = sql.SQL(
-        "SELECT l.pid, a.application_name, l.mode FROM pg_locks l "
+        "SELECT l.mode, a.pid, a.usename, a.application_name, a.state, "
+        "extract(epoch FROM now() - a.xact_start)::float8, a.query_start FROM pg_locks l "
         "JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.classid = 'pg_extension'::regclass "
         "AND l.objid = (SELECT oid FROM pg_extension WHERE extname = 'vector') "
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND l.pid <> pg_backend_pid()"
     )
-    for pid, app, mode in conn.execute(query).fetchall():
-        out.reasons.append(f"session {pid} ({app or 'no application_name'}) holds {mode} on vector")
+    for mode, *session in conn.execute(query).fetchall():
+        out.reasons.append(f"{session_text(tuple(session))} holds {mode} on extension vector")
 
 
 def _long_transactions(conn: psycopg.Connection[Any], opts: ApplyOptions, out: Preflight) -> None:

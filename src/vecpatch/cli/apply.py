@@ -84,7 +84,10 @@ class CliUi:
 
     def confirm(self, target: str, summary: str) -> bool:
         err.print(f"About to update [bold]{target}[/]: {summary}")
-        typed = typer.prompt("Type the target's name to go on", default="", err=True)
+        try:
+            typed = typer.prompt("Type the target's name to go on", default="", err=True)
+        except typer.Abort:  # Ctrl-C or end of input at the prompt: not confirmed
+            return False
         return bool(typed == target)
 
 
