@@ -50,7 +50,7 @@ def test_a_stop_before_commit_rolls_back_and_says_unchanged(
     assert f"interrupted by {send.name}" in " ".join(db["reasons"])
     assert "COMMIT" not in db["sql"]
     if phase in ("update", "checks"):
-        assert db["sql"][-1] == "ROLLBACK"
+        assert "ROLLBACK" in db["sql"]  # a late cancel may interrupt the ROLLBACK itself
     assert db_state(swapped) == before
     status, _steps = history_run(tmp_path, doc["run_id"])
     assert status == "interrupted"

@@ -219,4 +219,4 @@ def _rollback(conn: psycopg.Connection[Any], log: list[str]) -> None:
             raise psycopg.OperationalError("session closed")
         conn.rollback()
     except psycopg.Error:
-        log.append("-- the session is gone: the server rolled the transaction back")
+        log.append("-- no answer to ROLLBACK: closing the session rolls the transaction back")
