@@ -12,6 +12,7 @@ import pytest
 from vecpatch.history.store import HistoryStore
 from vecpatch.sandbox import Sandbox
 from vecpatch.sandbox.testing import SandboxFactory
+from vecpatch.web.runs import run_detail
 
 from .helpers import apply_process, db_state, history_run
 
@@ -67,6 +68,7 @@ def test_a_killed_run_is_found_and_settled_by_the_next_apply(
     assert killed.code == -signal.SIGKILL and killed.stdout == ""
     with HistoryStore.open(f"sqlite:///{tmp_path / 'h.db'}") as store:
         [left] = [r for r in store.runs("apply") if r.status == "running"]
+        assert run_detail(store, left)["process"]["gone"] is True  # history queries see it
     assert db_state(swapped) == before  # the server rolled the open transaction back
     nxt = apply_process(swapped, tmp_path, "--dry-run")
     assert nxt.code == 0, nxt.stderr

@@ -184,6 +184,7 @@ def _check(
     """Lock the database and read whether the backup can be restored without losing data."""
     database = str(b["database"])
     doc: dict[str, Any] = {"target": target.name, "database": database, "notes": []}
+    doc["changed"] = False
     endpoint = _endpoint(target, database, run_id, environ)
     if isinstance(endpoint, str):
         return {**doc, "outcome": "refused", "notes": [endpoint]}

@@ -6,7 +6,8 @@ database's job, and an incident (``source="apply"``) when a database fails; a la
 databases it restored. From those records:
 
 * an **attempt** is a database with at least one recorded step other than ``lock`` (a
-  database refused before its lock, or whose lock was busy, was never touched);
+  database refused before its lock, or whose lock was busy, was never touched), the
+  run's ``process`` record and the ``stale-sessions`` step of ``apply --recycle-stale``;
 * it **succeeded** when its ``update`` step ended ``ok``, no step ended ``failed``, no
   incident names its run and database, and no rollback run restored it.
 """
@@ -52,6 +53,11 @@ class ApplyAttempt:
         }
 
 
+_NOT_AN_ATTEMPT = frozenset({"lock", "process", "stale-sessions"})
+"""Steps that change no data by themselves: the lock, the run's process record, and
+``apply --recycle-stale`` (which only ends sessions of an earlier run)."""
+
+
 def _rolled_back(data: HistoryData) -> set[tuple[str, str, str | None]]:
     """(apply run, target, database) restored by any rollback run."""
     out: set[tuple[str, str, str | None]] = set()
@@ -59,7 +65,8 @@ def _rolled_back(data: HistoryData) -> set[tuple[str, str, str | None]]:
         summary = run.summary or {}
         apply_id = summary.get("apply_run_id")
         for db in summary.get("databases") or []:
-            if apply_id and isinstance(db, dict):
+            # a refused or rolled-back-by-itself restore changed nothing
+            if apply_id and isinstance(db, dict) and db.get("changed", True):
                 out.add((str(apply_id), str(db.get("target")), db.get("database")))
     return out
 
@@ -113,7 +120,7 @@ def apply_attempts(data: HistoryData, scope: Scope = ALL) -> list[ApplyAttempt]:
     out: list[ApplyAttempt] = []
     for run in data.runs_of("apply"):
         for key, steps in steps_by_run.get(run.id, {}).items():
-            if not any(s.step != "lock" for s in steps):
+            if all(s.step in _NOT_AN_ATTEMPT for s in steps):
                 continue
             if not scope.includes(key[0], environments) and run.environment != scope.environment:
                 continue
