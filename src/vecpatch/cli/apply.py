@@ -57,7 +57,13 @@ ReconnectHookOpt = Annotated[
 ]
 SoakOpt = Annotated[str, typer.Option("--soak", help="Watch after COMMIT; 0 skips.")]
 EvidenceDirOpt = Annotated[Path | None, typer.Option("--evidence-dir", help="Evidence goes here.")]
-PgBinOpt = Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")]
+PgBinOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pg-bin",
+        help="pg_dump/pg_restore dir (default: PATH, distro folders, build cache, download).",
+    ),
+]
 PgMinorHookOpt = Annotated[
     str | None, typer.Option("--pg-minor-hook", help="{host} {pg_major} {version}.")
 ]

@@ -90,7 +90,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     @app.api_route("/metrics", methods=READ)
     def prometheus() -> Response:
         snap = source.snapshot()
-        return Response(exposition(snap.data, snap.metrics), media_type=CONTENT_TYPE)
+        body = exposition(snap.data, snap.metrics, source.catalog)
+        return Response(body, media_type=CONTENT_TYPE)
 
     @app.api_route("/api/fleet", methods=READ)
     def api_fleet() -> JSONResponse:
