@@ -11,6 +11,7 @@ import os
 import re
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,33 +21,15 @@ import typer
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.atomic import atomic_write
 from vecpatch.automation import migration
-from vecpatch.cli.apply import (
-    ApplyPolicyOpt,
-    BackupCommandOpt,
-    BackupDirOpt,
-    BackupOpt,
-    ConcurrencyOpt,
-    EvidenceDirOpt,
-    IHaveABackupOpt,
-    LockTimeoutOpt,
-    NowOpt,
-    PackageHookOpt,
-    PgBinOpt,
-    PgMinorHookOpt,
-    ReconnectHookOpt,
-    ReconnectStaleOpt,
-    RetryBudgetOpt,
-    SoakOpt,
-    StatementTimeoutOpt,
-)
+from vecpatch.cli.apply import apply_settings
 from vecpatch.cli.console import err, info, out, redacting_filter
-from vecpatch.cli.options import duration
+from vecpatch.cli.options import Fleet, duration, expand, fleet_options
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
-from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather, targets_file_path
+from vecpatch.cli.selection import EnvOpt, TagOpt, gather, targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.plan import Policy, build_plan
+from vecpatch.plan import build_plan
 
 if TYPE_CHECKING:
     from vecpatch.automation.rollout import RolloutOptions, RolloutResult
@@ -86,12 +69,9 @@ def _offline_default() -> bool:
     return os.environ.get("VECPATCH_OFFLINE", "") not in ("", "0", "false", "no")
 
 
+@expand(fleet=fleet_options)
 def watch(
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
+    fleet: Fleet,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron).")] = False,
     interval: Annotated[str, typer.Option("--interval", help="Time between passes.")] = "1h",
     offline: Annotated[bool, typer.Option("--offline", help="No feed update.")] = False,
@@ -131,7 +111,7 @@ def watch(
     from vecpatch.history.store import HistoryStore
     from vecpatch.scan import target_secrets
 
-    selection = gather(targets, targets_file, env, tag, wave)
+    selection = fleet.gather()
     urls = recipients(notify)
     opts = WatchOptions(
         offline=offline or _offline_default(),
@@ -485,56 +465,34 @@ def worker(
 
 
 @worker_app.command("enqueue-scan")
+@expand(fleet=fleet_options)
 def enqueue_scan_cmd(
     queue_dsn: QueueDsn,
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
+    fleet: Fleet,
     history: History = None,
 ) -> None:
     """Queue one scan job per target; workers record them as one scan run (printed)."""
     from vecpatch.automation.worker import enqueue_scan
 
     redacting_filter().add(*_dsn_secrets(queue_dsn))
-    selection = gather(targets, targets_file, env, tag, wave)
+    selection = fleet.gather()
     run_id = enqueue_scan(queue_dsn, selection.targets, history)
     info(f"queued {len(selection.targets)} scan job(s) for run {run_id}")
     typer.echo(run_id)
 
 
 @worker_app.command("enqueue-apply")
+@expand(fleet=fleet_options, settings=apply_settings)
 def enqueue_apply_cmd(
     queue_dsn: QueueDsn,
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
+    fleet: Fleet,
+    settings: ApplyOptions,
     to: Annotated[
         str | None, typer.Option("--to", help="Required: the pgvector version every job applies.")
     ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Required: workers cannot ask for confirmation.")
     ] = False,
-    policy: ApplyPolicyOpt = Policy.LATEST,
-    backup: BackupOpt = BackupKind.PG_DUMP,
-    backup_command: BackupCommandOpt = None,
-    backup_dir: BackupDirOpt = None,
-    i_have_a_backup: IHaveABackupOpt = False,
-    now: NowOpt = False,
-    lock_timeout: LockTimeoutOpt = "2s",
-    statement_timeout: StatementTimeoutOpt = "5m",
-    retry_budget: RetryBudgetOpt = "30s",
-    reconnect_stale: ReconnectStaleOpt = False,
-    reconnect_hook: ReconnectHookOpt = None,
-    soak: SoakOpt = "120s",
-    evidence_dir: EvidenceDirOpt = None,
-    pg_bin: PgBinOpt = None,
-    pg_minor_hook: PgMinorHookOpt = None,
-    package_hook: PackageHookOpt = None,
-    concurrency: ConcurrencyOpt = 4,
 ) -> None:
     """Queue one apply job per target; each job is a `vecpatch apply` of that target.
 
@@ -543,7 +501,6 @@ def enqueue_apply_cmd(
     the worker's. --yes is required. Prints the number of jobs queued.
     """
     from vecpatch.automation.worker import enqueue_apply
-    from vecpatch.cli.apply import build_options
 
     if not yes:
         raise UsageError(
@@ -556,28 +513,18 @@ def enqueue_apply_cmd(
             hint="each worker would otherwise pick one from its own catalog when the job runs",
         )
     redacting_filter().add(*_dsn_secrets(queue_dsn))
-    opts = build_options(
-        policy=policy, to=to, backup=backup, backup_command=backup_command,
-        backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now, yes=yes,
-        lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-        retry_budget=retry_budget, reconnect_stale=reconnect_stale,
-        reconnect_hook=reconnect_hook, soak=soak, evidence_dir=evidence_dir, pg_bin=pg_bin,
-        pg_minor_hook=pg_minor_hook, package_hook=package_hook, concurrency=concurrency,
-    )  # fmt: skip
-    selection = gather(targets, targets_file, env, tag, wave)
+    opts = replace(settings, to=to, yes=yes)
+    selection = fleet.gather()
     count = enqueue_apply(queue_dsn, selection.targets, opts)
     info(f"queued {count} apply job(s); each is recorded as its own apply run")
     typer.echo(count)
 
 
 @worker_app.command("enqueue-stage")
+@expand(fleet=fleet_options)
 def enqueue_stage_cmd(
     queue_dsn: QueueDsn,
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
+    fleet: Fleet,
     to: ToOpt = None,
     policy: PolicyOpt = PolicyChoice.latest,
     plan_file: Annotated[
@@ -616,7 +563,7 @@ def enqueue_stage_cmd(
         post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
     )  # fmt: skip
     redacting_filter().add(*_dsn_secrets(queue_dsn))
-    selection = gather(targets, targets_file, env, tag, wave)
+    selection = fleet.gather()
     count = enqueue_stage(
         queue_dsn, selection.targets, opts, sample_rows=sample_rows, output_dir=output_dir
     )

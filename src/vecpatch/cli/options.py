@@ -1,13 +1,25 @@
 """Option values and declarations that several commands share, declared once.
 
 A duration read here is read the same way by ``apply``, ``rollout``, ``watch`` and the
-worker's enqueue commands (see :mod:`vecpatch.durations`).
+worker's enqueue commands (see :mod:`vecpatch.durations`). A group of options that
+several commands take (which targets; apply's settings) is one function whose
+parameters are the options and whose result the commands receive: :func:`expand`
+puts the group's options into each command's signature for Typer.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import typer
 
+from vecpatch.cli.scan import TargetsArg, TargetsOpt
+from vecpatch.cli.selection import EnvOpt, Selection, TagOpt, WaveOpt, gather
 from vecpatch.durations import parse_duration
 
 
@@ -17,3 +29,62 @@ def duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The targets a command was pointed at; gathered when the command is ready for them."""
+
+    args: list[str] | None = None
+    file: Path | None = None
+    env: str | None = None
+    tag: str | None = None
+    wave: int | None = None
+
+    def gather(self) -> Selection:
+        """The chosen targets; raises TargetsError/UsageError listing every problem."""
+        return gather(self.args, self.file, self.env, self.tag, self.wave)
+
+
+def fleet_options(
+    targets: TargetsArg = None,
+    targets_file: TargetsOpt = None,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    wave: WaveOpt = None,
+) -> Fleet:
+    """The positional targets, ``--targets FILE`` and ``--env/--tag/--wave``."""
+    return Fleet(targets, targets_file, env, tag, wave)
+
+
+def expand(**groups: Callable[..., Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Replace each command parameter named in *groups* by that group's options.
+
+    The command receives the group function's result under the parameter's name, so
+    the options are declared (and turned into a value) in one place.
+    """
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command, eval_str=True)
+        owned: dict[str, tuple[str, ...]] = {}
+        params: list[inspect.Parameter] = []
+        for param in signature.parameters.values():
+            group = groups.get(param.name)
+            if group is None:
+                params.append(param)
+                continue
+            inner = inspect.signature(group, eval_str=True).parameters
+            owned[param.name] = tuple(inner)
+            params.extend(inner.values())
+
+        @functools.wraps(command)
+        def run(**values: Any) -> None:
+            for name, group in groups.items():
+                values[name] = group(**{key: values.pop(key) for key in owned[name]})
+            command(**values)
+
+        run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run
+
+    return decorate
