@@ -11,7 +11,7 @@ import os
 import re
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -27,6 +27,7 @@ from vecpatch.cli.options import Fleet, duration, expand, fleet_options
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import EnvOpt, TagOpt, gather, targets_file_path
+from vecpatch.cli.stage import stage_settings
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.plan import build_plan
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from vecpatch.automation.rollout import RolloutOptions, RolloutResult
     from vecpatch.automation.watch import WatchResult
     from vecpatch.automation.waves import Wave
+    from vecpatch.stage.runner import StageOptions
     from vecpatch.targets.model import Target
 
 History = Annotated[
@@ -419,6 +421,21 @@ QueueDsn = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class Queued:
+    """Where a command queues its jobs, and for which targets."""
+
+    dsn: str
+    fleet: Fleet
+
+
+@expand(fleet=fleet_options)
+def queue_options(queue_dsn: QueueDsn, fleet: Fleet) -> Queued:
+    """The queue and the targets every ``enqueue-*`` command takes; the DSN's password is
+    registered for redaction before anything can log it."""
+    return Queued(queue_dsn, fleet)
+
+
 @worker_app.callback(invoke_without_command=True)
 def worker(
     ctx: typer.Context,
@@ -451,7 +468,6 @@ def worker(
         return
     if not queue_dsn:
         raise UsageError("--queue-dsn (or $VECPATCH_QUEUE_DSN) is required")
-    redacting_filter().add(*_dsn_secrets(queue_dsn))
     from vecpatch.automation.worker import run_worker
 
     run_worker(
@@ -465,27 +481,24 @@ def worker(
 
 
 @worker_app.command("enqueue-scan")
-@expand(fleet=fleet_options)
+@expand(job=queue_options)
 def enqueue_scan_cmd(
-    queue_dsn: QueueDsn,
-    fleet: Fleet,
+    job: Queued,
     history: History = None,
 ) -> None:
     """Queue one scan job per target; workers record them as one scan run (printed)."""
     from vecpatch.automation.worker import enqueue_scan
 
-    redacting_filter().add(*_dsn_secrets(queue_dsn))
-    selection = fleet.gather()
-    run_id = enqueue_scan(queue_dsn, selection.targets, history)
-    info(f"queued {len(selection.targets)} scan job(s) for run {run_id}")
+    targets = job.fleet.gather().targets
+    run_id = enqueue_scan(job.dsn, targets, history)
+    info(f"queued {len(targets)} scan job(s) for run {run_id}")
     typer.echo(run_id)
 
 
 @worker_app.command("enqueue-apply")
-@expand(fleet=fleet_options, settings=apply_settings)
+@expand(job=queue_options, settings=apply_settings)
 def enqueue_apply_cmd(
-    queue_dsn: QueueDsn,
-    fleet: Fleet,
+    job: Queued,
     settings: ApplyOptions,
     to: Annotated[
         str | None, typer.Option("--to", help="Required: the pgvector version every job applies.")
@@ -512,37 +525,19 @@ def enqueue_apply_cmd(
             "a queued apply must name its version (--to)",
             hint="each worker would otherwise pick one from its own catalog when the job runs",
         )
-    redacting_filter().add(*_dsn_secrets(queue_dsn))
-    opts = replace(settings, to=to, yes=yes)
-    selection = fleet.gather()
-    count = enqueue_apply(queue_dsn, selection.targets, opts)
+    count = enqueue_apply(job.dsn, job.fleet.gather().targets, replace(settings, to=to, yes=yes))
     info(f"queued {count} apply job(s); each is recorded as its own apply run")
     typer.echo(count)
 
 
 @worker_app.command("enqueue-stage")
-@expand(fleet=fleet_options)
+@expand(job=queue_options, settings=stage_settings)
 def enqueue_stage_cmd(
-    queue_dsn: QueueDsn,
-    fleet: Fleet,
-    to: ToOpt = None,
-    policy: PolicyOpt = PolicyChoice.latest,
-    plan_file: Annotated[
-        Path | None, typer.Option("--plan", help="Your test plan (YAML, on the worker).")
-    ] = None,
-    queries: Annotated[
-        Path | None, typer.Option("--queries", help="Your queries (SQL, on the worker).")
-    ] = None,
-    post_update_sql: Annotated[
-        Path | None, typer.Option("--post-update-sql", help="SQL your deploy runs after it.")
-    ] = None,
+    job: Queued,
+    settings: StageOptions,
     sample_rows: Annotated[
         int, typer.Option("--sample-rows", min=1, help="Rows per vector table in the clone.")
     ] = 100_000,
-    perf_queries: Annotated[
-        int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
-    ] = None,
-    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
     output_dir: Annotated[
         Path | None,
         typer.Option("--output-dir", help="Reports go to DIR/<run id>/ on the worker."),
@@ -556,16 +551,10 @@ def enqueue_stage_cmd(
     folder's stage/), then destroys the clone. Paths are the worker's. Prints the count.
     """
     from vecpatch.automation.worker import enqueue_stage
-    from vecpatch.stage.runner import StageOptions
 
-    opts = StageOptions(
-        policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
-        post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
-    )  # fmt: skip
-    redacting_filter().add(*_dsn_secrets(queue_dsn))
-    selection = fleet.gather()
+    selection = job.fleet.gather()
     count = enqueue_stage(
-        queue_dsn, selection.targets, opts, sample_rows=sample_rows, output_dir=output_dir
+        job.dsn, selection.targets, settings, sample_rows=sample_rows, output_dir=output_dir
     )
     info(f"queued {count} stage job(s); each is recorded as its own stage run")
     typer.echo(count)

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import EnvOpt, Selection, TagOpt, WaveOpt, gather
 from vecpatch.durations import parse_duration
+
+T = TypeVar("T")
 
 
 def duration(text: str) -> float:
@@ -57,33 +59,45 @@ def fleet_options(
     return Fleet(targets, targets_file, env, tag, wave)
 
 
-def expand(**groups: Callable[..., Any]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+def _parameters(func: Callable[..., Any], skip: Collection[str] = ()) -> list[inspect.Parameter]:
+    """*func*'s parameters with their annotations evaluated (except those named in *skip*);
+    return annotations are left alone, so they may name types imported only for mypy."""
+    found = []
+    for param in inspect.signature(func).parameters.values():
+        hint = param.annotation
+        if isinstance(hint, str) and param.name not in skip:
+            hint = eval(hint, func.__globals__)  # as inspect does for eval_str, one at a time
+        found.append(param.replace(annotation=hint))
+    return found
+
+
+def expand(**groups: Callable[..., Any]) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Replace each command parameter named in *groups* by that group's options.
 
     The command receives the group function's result under the parameter's name, so
-    the options are declared (and turned into a value) in one place.
+    the options are declared (and turned into a value) in one place. A group may itself
+    be expanded (a group of groups).
     """
 
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        signature = inspect.signature(command, eval_str=True)
+    def decorate(command: Callable[..., T]) -> Callable[..., T]:
         owned: dict[str, tuple[str, ...]] = {}
         params: list[inspect.Parameter] = []
-        for param in signature.parameters.values():
+        for param in _parameters(command, skip=set(groups)):
             group = groups.get(param.name)
             if group is None:
                 params.append(param)
                 continue
-            inner = inspect.signature(group, eval_str=True).parameters
-            owned[param.name] = tuple(inner)
-            params.extend(inner.values())
+            inner = _parameters(group)
+            owned[param.name] = tuple(p.name for p in inner)
+            params.extend(inner)
 
         @functools.wraps(command)
-        def run(**values: Any) -> None:
+        def run(**values: Any) -> T:
             for name, group in groups.items():
                 values[name] = group(**{key: values.pop(key) for key in owned[name]})
-            command(**values)
+            return command(**values)
 
-        run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}
         return run
 
