@@ -143,3 +143,13 @@ def test_configuration_errors_exit_2_everywhere(tmp_path: Path, command: list[st
     text = " ".join(result.stderr.split())
     assert "unknown top-level key" in text and "port 99999 is out of range" in text
     assert "Traceback" not in result.stderr and SENTINEL not in result.stderr
+
+
+def test_queued_commands_leave_secrets_to_the_workers(tmp_path: Path) -> None:
+    from vecpatch.cli.options import Fleet
+
+    path = tmp_path / "t.toml"
+    path.write_text("[[targets]]\nname='a'\ndsn='host=db'\npassword='env:VECPATCH_UNSET_PW'\n")
+    with pytest.raises(TargetsError, match="VECPATCH_UNSET_PW is not set"):
+        Fleet(file=path).gather()
+    assert [t.name for t in Fleet(file=path, secrets_here=False).gather().targets] == ["a"]

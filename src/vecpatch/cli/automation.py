@@ -432,8 +432,10 @@ class Queued:
 @expand(fleet=fleet_options)
 def queue_options(queue_dsn: QueueDsn, fleet: Fleet) -> Queued:
     """The queue and the targets every ``enqueue-*`` command takes; the DSN's password is
-    registered for redaction before anything can log it."""
-    return Queued(queue_dsn, fleet)
+    registered for redaction before anything can log it. Targets' password references are
+    the workers' to resolve, so they are not checked here."""
+    redacting_filter().add(*_dsn_secrets(queue_dsn))
+    return Queued(queue_dsn, replace(fleet, secrets_here=False))
 
 
 @worker_app.callback(invoke_without_command=True)
@@ -468,6 +470,7 @@ def worker(
         return
     if not queue_dsn:
         raise UsageError("--queue-dsn (or $VECPATCH_QUEUE_DSN) is required")
+    redacting_filter().add(*_dsn_secrets(queue_dsn))
     from vecpatch.automation.worker import run_worker
 
     run_worker(

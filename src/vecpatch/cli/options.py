@@ -42,10 +42,14 @@ class Fleet:
     env: str | None = None
     tag: str | None = None
     wave: int | None = None
+    secrets_here: bool = True
+    """False where the connections are made elsewhere (queued jobs): references not checked."""
 
     def gather(self) -> Selection:
         """The chosen targets; raises TargetsError/UsageError listing every problem."""
-        return gather(self.args, self.file, self.env, self.tag, self.wave)
+        return gather(
+            self.args, self.file, self.env, self.tag, self.wave, secrets_here=self.secrets_here
+        )
 
 
 def fleet_options(
