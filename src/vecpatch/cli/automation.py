@@ -401,7 +401,7 @@ def runbook_cmd(
     known: dict[str, Target] = {}
     path = targets_file_path(targets_file)
     if path is not None:
-        known = {t.name: t for t in load_targets(path).targets}
+        known = {t.name: t for t in load_targets(path, environ=None).targets}  # no connections
     text = runbook.render(doc, known, datetime.now(UTC))
     if output is None:
         typer.echo(text, nl=False)
