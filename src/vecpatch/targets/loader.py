@@ -273,7 +273,7 @@ def _targets(
             where = ("targets", index, "name")
             out.add("duplicate target name", where, label=_label(index, raw), field="name")
         names.add(name if isinstance(name, str) else "")
-        cred = _credential(raw, defaults, envs)
+        cred = target.password if target is not None else _credential(raw, defaults, envs)
         cred = None if cred is None else _resolve_path(cred, base)
         if environ is not None:
             _check_secret(cred, index, raw, environ, out)
