@@ -11,14 +11,15 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, Engine, Float, Integer, String, Table, inspect
 
 from vecpatch.history import records, schema
+from vecpatch.history.engine import make_engine, upgrade
 from vecpatch.history.schema import UTCDateTime
 
 PAIRS: dict[str, type[Any]] = {
@@ -93,3 +94,20 @@ def test_record_fields_are_the_columns(table_name: str) -> None:
             assert column.nullable, f"{table_name}.{name} may be None but the column is NOT NULL"
         if column.nullable and not optional:
             assert bases == {Mapping}, f"{table_name}.{name} is nullable but the record is not"
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A history file created by the migrations alone."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('records') / 'h.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("table_name", sorted(PAIRS))
+def test_record_fields_are_the_migrated_columns(migrated: Engine, table_name: str) -> None:
+    """The third side directly: what the migrations built holds exactly the record's fields."""
+    fields = {f.name for f in dataclasses.fields(PAIRS[table_name])}
+    columns = {c["name"] for c in inspect(migrated).get_columns(table_name)}
+    assert columns - ({"id"} - fields) == fields  # a surrogate id is the store's, not the record's
