@@ -5,6 +5,7 @@ import pytest
 from psycopg import sql
 
 from vecpatch.pgerrors import first_line, login_refused, privilege_refused
+from vecpatch.probe.collect import ProbeRequest, probe_fleet_sync
 from vecpatch.probe.errors import classify
 from vecpatch.probe.facts import FailureKind
 
@@ -52,3 +53,11 @@ def test_empty_and_multiline_errors() -> None:
     assert first_line(KeyboardInterrupt()) == "KeyboardInterrupt"
     assert first_line(OSError("disk full\nmore detail")) == "disk full"
     assert len(first_line(ValueError("x" * 2000))) == 500
+
+
+def test_an_unencodable_host_is_unreachable_not_a_crash() -> None:
+    """Targets files reject such hosts; a probe given one anyway reports it."""
+    req = ProbeRequest(target="long", conninfo=f"host={'h' * 5000} dbname=x connect_timeout=1")
+    [facts] = probe_fleet_sync([req])
+    assert facts.failure is not None and facts.failure.kind is FailureKind.UNREACHABLE
+    assert "idna" in facts.failure.reason
