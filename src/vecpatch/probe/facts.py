@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from vecpatch.platform.host import HostFacts
 from vecpatch.platform.model import Platform
 
 
@@ -179,6 +180,8 @@ class TargetFacts:
     server_databases: tuple[str, ...] = ()
     """Every database on the server at probe time, sorted: connectable or not, selected or
     not (what exists, not what was scanned). Empty when unknown (unreachable target)."""
+    host_facts: HostFacts | None = None
+    """What the database host said (packages, clusters, postmaster); ``None``: not read."""
 
     @property
     def reachable(self) -> bool:
