@@ -31,7 +31,12 @@ from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.placeholders import fill
 from vecpatch.platform.host import HostFacts, upstream
 from vecpatch.platform.model import Platform, PlatformKind
-from vecpatch.platform.steps import minor_steps, pgvector_steps, server_package
+from vecpatch.platform.steps import (
+    minor_steps,
+    offered_package_version,
+    pgvector_steps,
+    server_package,
+)
 from vecpatch.probe.facts import DatabaseFacts, ServerFacts, TargetFacts
 
 
@@ -102,6 +107,8 @@ class PackageStep:
     """On a managed service: the newest pgvector this engine version offers (its files)."""
     exposed: tuple[str, ...] = ()
     """Advisories still open at ``reachable`` that ``version`` would fix."""
+    package_version: str | None = None
+    """The exact package version the host offers for ``version`` (host facts)."""
 
 
 @dataclass(frozen=True)
@@ -634,6 +641,7 @@ def package_step(
         platform=platform.kind.value,
         reachable=reachable,
         exposed=exposed,
+        package_version=offered_package_version(platform, version, pg_major, facts.host_facts),
     )
 
 

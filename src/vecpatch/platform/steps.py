@@ -77,6 +77,15 @@ def _matching(offered: Sequence[str], version: str) -> str | None:
     return next((v for v in offered if upstream(v) == version), None)
 
 
+def offered_package_version(
+    platform: Platform, version: str, pg_major: str, host: HostFacts | None
+) -> str | None:
+    """The exact pgvector package version the host offers for ``version`` (None: unknown)."""
+    package = pgvector_package(platform.kind, pg_major)
+    offer = host.package(package) if host is not None and package else None
+    return _matching(offer.versions, version) if offer is not None else None
+
+
 def pgvector_steps(
     platform: Platform, version: str, pg_major: str, host: HostFacts | None, on_server: str | None
 ) -> tuple[Step, ...]:
