@@ -124,3 +124,44 @@ def _run(cmd: list[str], cwd: Path) -> None:
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-4:])
         raise VecpatchError(f"{cmd[0]} failed while building a Debian sandbox: {tail}")
+
+
+def build_pgvector_deb(major: int, source_version: str, cache: Path) -> Path:
+    """A real ``postgresql-<major>-pgvector`` .deb built from Debian's source package.
+
+    ``dpkg-buildpackage`` against the installed ``postgresql-server-dev-<major>`` (Debian's
+    own packaging: ``pg_buildext updatecontrol`` picks the installed major). Built once into
+    ``cache``; later calls return the cached file.
+    """
+    upstream = source_version.split("-")[0]
+    name = f"postgresql-{major}-pgvector_{source_version}_"
+    found = sorted(cache.glob(name + "*.deb"))
+    if found:
+        return found[0]
+    for tool in ("dpkg-buildpackage", "pg_buildext"):
+        if shutil.which(tool) is None:
+            raise VecpatchError(
+                f"building a pgvector .deb needs {tool}",
+                hint=f"apt-get install dpkg-dev debhelper postgresql-server-dev-all "
+                f"postgresql-server-dev-{major}",
+            )
+    apt = PrivateApt(cache.parent / "apt")
+    apt.root.mkdir(parents=True, exist_ok=True)
+    apt.ensure_lists()
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="debpkg-", dir=cache))
+    try:
+        apt.run(["apt-get", "source", "--download-only", f"pgvector={source_version}"], work)
+        src = work / f"pgvector-{upstream}"
+        _run(["dpkg-source", "--no-check", "-x", str(next(work.glob("*.dsc"))), str(src)], work)
+        _run(["pg_buildext", "updatecontrol"], src)
+        env_cmd = ["env", "DEB_BUILD_OPTIONS=nocheck noautodbgsym", "DEB_BUILD_PROFILES=nocheck"]
+        _run([*env_cmd, "dpkg-buildpackage", "-us", "-uc", "-b", "-d"], src)
+        built = sorted(work.glob(name + "*.deb"))
+        if not built:
+            raise VecpatchError(f"dpkg-buildpackage built no {name}*.deb")
+        final = cache / built[0].name
+        built[0].rename(final)
+        return final
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
