@@ -68,6 +68,8 @@ class PlanPolicy:
     cooldown_days: int = 0
     security_bypass: bool = True
     package_hook: str | None = None
+    driver: str | None = None
+    """The target's built-in package driver (``apt``, ``dnf``), if any."""
     lock_timeout_ms: int = 2000
     statement_timeout_ms: int = 300_000
 
@@ -109,6 +111,8 @@ class PackageStep:
     """Advisories still open at ``reachable`` that ``version`` would fix."""
     package_version: str | None = None
     """The exact package version the host offers for ``version`` (host facts)."""
+    driver: str | None = None
+    """The built-in driver that will install ``package_version`` (needs it to be known)."""
 
 
 @dataclass(frozen=True)
@@ -629,6 +633,7 @@ def package_step(
     on_server = next((d.pgvector.default_version for d in facts.databases), None)
     reachable: str | None = None
     exposed: tuple[str, ...] = ()
+    exact = offered_package_version(platform, version, pg_major, facts.host_facts)
     if platform.kind.managed:
         reachable = on_server
         if catalog is not None and now is not None and server is not None and on_server:
@@ -641,7 +646,8 @@ def package_step(
         platform=platform.kind.value,
         reachable=reachable,
         exposed=exposed,
-        package_version=offered_package_version(platform, version, pg_major, facts.host_facts),
+        package_version=exact,
+        driver=policy.driver if exact else None,
     )
 
 
