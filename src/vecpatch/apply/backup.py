@@ -24,11 +24,12 @@ from vecpatch.apply.binaries import find_clients
 from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.apply.session import Endpoint
+from vecpatch.errors import VecpatchError
 from vecpatch.placeholders import fill
 from vecpatch.probe.facts import DatabaseFacts
 
 
-class BackupFailed(Exception):
+class BackupFailed(VecpatchError):
     """The backup could not be taken or verified; nothing was changed."""
 
 

@@ -25,7 +25,7 @@ DISTRO_DIRS = ("/usr/lib/postgresql/{n}/bin", "/usr/pgsql-{n}/bin")
 TOOLS = ("pg_dump", "pg_restore")
 
 
-class BinariesNotFound(Exception):
+class BinariesNotFound(VecpatchError):
     """No usable pg_dump/pg_restore; the message says what was tried."""
 
 

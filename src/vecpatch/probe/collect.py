@@ -29,6 +29,7 @@ from vecpatch.probe.facts import (
     ServerFacts,
     TargetFacts,
 )
+from vecpatch.probe.identity import server_identity
 from vecpatch.probe.parse import database_facts, database_names, server_facts
 from vecpatch.probe.platform import read_markers
 
@@ -94,6 +95,7 @@ class _Probe:
         self.limit = limit
         self.package: dict[str, Any] = {}
         self.keys: scram.ScramKeys | None = None
+        self.server_id = ""
         self._used_keys: tuple[str, ...] = ()
         """Every key this probe tried: redacted from reasons even after they were dropped."""
 
@@ -151,6 +153,7 @@ class _Probe:
             async with conn:
                 server = server_facts(await self._fetch(conn, queries.SERVER))
                 server = replace(server, platform=self._platform(await read_markers(conn)))
+                self.server_id = await server_identity(conn, *_endpoint(self.req.conninfo))
                 rows = await (await conn.execute(queries.DATABASES)).fetchall()
                 names, existing = database_names(rows)
                 await self._derive_keys(conn, self._visits(names))
@@ -200,6 +203,7 @@ class _Probe:
             databases=tuple(sorted(found, key=lambda d: order.get(d.name, 0))),
             failed_databases=tuple(r for r in results if isinstance(r, DatabaseFailure)),
             server_databases=existing,
+            server_id=self.server_id,
         )
 
     def _platform(self, markers: PlatformMarkers) -> Platform:

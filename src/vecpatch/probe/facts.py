@@ -180,6 +180,8 @@ class TargetFacts:
     server_databases: tuple[str, ...] = ()
     """Every database on the server at probe time, sorted: connectable or not, selected or
     not (what exists, not what was scanned). Empty when unknown (unreachable target)."""
+    server_id: str = ""
+    """The server's stable identity (:mod:`vecpatch.probe.identity`); empty when unreachable."""
     host_facts: HostFacts | None = None
     """What the database host said (packages, clusters, postmaster); ``None``: not read."""
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, f
 
 from vecpatch.platform.model import PlatformKind
 from vecpatch.redact import REDACTED, redact_dsn
+from vecpatch.targets.address import address_problems
 from vecpatch.targets.errors import Problem
 from vecpatch.targets.window import parse_windows
 
@@ -75,9 +76,12 @@ def _to_credential(value: Any) -> Any:
 
 def _check_dsn(dsn: str) -> str:
     try:
-        conninfo_to_dict(dsn)
+        params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
         raise ValueError(f"not a valid connection string: {redact_dsn(str(exc))}") from None
+    problems = address_problems(params)
+    if problems:
+        raise ValueError("; ".join(problems))
     return dsn
 
 
