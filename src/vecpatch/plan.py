@@ -35,6 +35,7 @@ from vecpatch.platform.steps import (
     minor_steps,
     offered_package_version,
     pgvector_steps,
+    sandbox_minors,
     server_package,
 )
 from vecpatch.probe.facts import DatabaseFacts, ServerFacts, TargetFacts
@@ -583,6 +584,8 @@ def pg_minor_step(
 def _offered_minors(
     platform: Platform, current: PgVersion, host: HostFacts | None
 ) -> tuple[str, ...] | None:
+    if platform.kind is PlatformKind.SANDBOX:
+        return sandbox_minors(current.major)
     package = server_package(platform.kind, current.major)
     offer = host.package(package) if host is not None and package else None
     return offer.versions if offer is not None and offer.versions else None

@@ -30,7 +30,8 @@ class Ceiling:
     def describe(self) -> str:
         engine = f"PostgreSQL {self.since or self.pg_major or 'any'}" + ("+" if self.since else "")
         offers = f"pgvector {self.pgvector}" if self.pgvector else "pgvector (version not given)"
-        return f"{self.provider} {engine}: {offers} — {self.note or 'per'} ({self.source})"
+        note = f" — {self.note}" if self.note else ""
+        return f"{self.provider} {engine}: {offers}{note} ({self.source})"
 
 
 @cache

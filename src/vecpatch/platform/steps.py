@@ -13,6 +13,7 @@ from vecpatch.catalog.versions import PgvectorVersion
 from vecpatch.platform.ceilings import ceilings, upgrade_command
 from vecpatch.platform.host import HostFacts, upstream
 from vecpatch.platform.model import Platform, PlatformKind
+from vecpatch.sandbox import builds
 
 Step = tuple[str, str]
 
@@ -70,6 +71,12 @@ def restart_command(platform: Platform, pg_major: str) -> str:
     if kind.managed:
         return "the provider restarts it during the engine upgrade"
     return f"pg_ctl -D {platform.data_directory or 'DATA'} restart"
+
+
+def sandbox_minors(pg_major: str) -> tuple[str, ...]:
+    """The PostgreSQL versions sandbox builds exist for, newest first (what a sandbox "offers")."""
+    found = {b.pg for b in builds.available_pairs() if str(b.pg_major) == pg_major}
+    return tuple(sorted(found, key=builds.version_tuple, reverse=True))
 
 
 def _matching(offered: Sequence[str], version: str) -> str | None:
@@ -215,13 +222,23 @@ def _other_pgvector(platform: Platform, version: str, pg_major: str) -> tuple[St
             ("source", f"git checkout v{version} && make && make install "
              f"(PG_CONFIG of PostgreSQL {pg_major})"),
         ),
-        PlatformKind.SANDBOX: (
-            ("sandbox", f"vecpatch sandbox install-extension NAME {version}"),
-        ),
+        PlatformKind.SANDBOX: _sandbox_pgvector(version, pg_major),
     }  # fmt: skip
     if kind in table:
         return table[kind]
     return _unknown_pgvector(version, pg_major, docker)
+
+
+def _sandbox_pgvector(version: str, pg_major: str) -> tuple[Step, ...]:
+    """A sandbox takes pgvector only from the builds vecpatch has for its major."""
+    same = [b for b in builds.available_pairs() if str(b.pg_major) == pg_major]
+    if any(b.pgvector == version for b in same):
+        return (("sandbox", f"vecpatch sandbox install-extension NAME {version}"),)
+    have = ", ".join(sorted({b.pgvector for b in same}, key=builds.version_tuple)) or "none"
+    return (
+        ("sandbox", f"no sandbox build has pgvector {version} for PostgreSQL {pg_major} "
+         f"(builds for {pg_major}: {have})"),
+    )  # fmt: skip
 
 
 def _unknown_pgvector(version: str, pg_major: str, docker: str) -> tuple[Step, ...]:
