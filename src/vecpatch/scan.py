@@ -15,6 +15,7 @@ from vecpatch.assess import AssessOptions, assess_target
 from vecpatch.catalog.ignores import IgnoreEntry, judge
 from vecpatch.catalog.model import Catalog
 from vecpatch.findings import Finding
+from vecpatch.platform.hostread import read_host
 from vecpatch.probe.collect import ProbeRequest, probe_fleet_sync
 from vecpatch.probe.facts import Failure, FailureKind, TargetFacts
 from vecpatch.report.model import DatabaseReport, ScanReport, TargetReport
@@ -72,9 +73,16 @@ def probe(
     on_done: Callable[[TargetFacts], None] | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> list[TargetFacts]:
-    """Probe every target concurrently (read-only)."""
+    """Probe every target concurrently (read-only); host facts where ``host_command`` says how."""
     requests = [probe_request(t, environ) for t in targets]
-    return probe_fleet_sync(requests, options.concurrency, on_done)
+    found = probe_fleet_sync(requests, options.concurrency, on_done)
+    return [_with_host(t, f) for t, f in zip(targets, found, strict=True)]
+
+
+def _with_host(target: Target, facts: TargetFacts) -> TargetFacts:
+    if target.host_command is None or facts.server is None:
+        return facts
+    return replace(facts, host_facts=read_host(target.host_command, facts.server))
 
 
 def assess(
