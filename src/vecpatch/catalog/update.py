@@ -18,6 +18,7 @@ from vecpatch.catalog.document import (
     Changes,
     Document,
     catalog_from_document,
+    distro_package_from_dict,
     empty_document,
     merge_documents,
     release_from_dict,
@@ -79,7 +80,7 @@ def default_sources(
     return sources
 
 
-def _fragment(result: SourceResult, now: datetime) -> tuple[Document, list[str]]:
+def fragment_from_result(result: SourceResult, now: datetime) -> tuple[Document, list[str]]:
     """Keep only entries that parse; say what was dropped."""
     doc = empty_document()
     notes: list[str] = []
@@ -95,6 +96,12 @@ def _fragment(result: SourceResult, now: datetime) -> tuple[Document, list[str]]
             doc["advisories"].append(adv)
         except OsvError as exc:
             notes.append(f"{result.source}: dropped {exc.message}")
+    for pkg in result.distro_packages:
+        try:
+            distro_package_from_dict(pkg)
+            doc["distro_packages"].append(pkg)
+        except (KeyError, TypeError, ValueError) as exc:
+            notes.append(f"{result.source}: dropped a distro package ({exc})")
     doc["majors"] = result.majors
     doc["sources"] = {result.source: now.isoformat()}
     return doc, notes
@@ -121,7 +128,7 @@ def run_update(
             if isinstance(result, SkippedSource):
                 report.skipped.append(result)
                 continue
-            fragment, notes = _fragment(result, now)
+            fragment, notes = fragment_from_result(result, now)
             report.notes += [*result.notes, *notes]
             candidate, changes = merge_documents(merged, fragment, today=now.date())
             catalog_from_document(candidate)  # never keep a cache that will not load

@@ -82,7 +82,9 @@ class FeedClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _once(self, method: str, url: str, body: Any, headers: dict[str, str]) -> bytes | None:
+    def _once(
+        self, method: str, url: str, body: Any, headers: dict[str, str], limit: int
+    ) -> bytes | None:
         """One attempt; None means 304 Not Modified."""
         with self._client.stream(method, url, json=body, headers=headers) as resp:
             if resp.status_code == 304:
@@ -92,14 +94,14 @@ class FeedClient:
                     f"HTTP {resp.status_code}", request=resp.request, response=resp
                 )
             declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchError(f"response too large ({declared} bytes > {self.max_bytes})")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise FetchError(f"response too large ({declared} bytes > {limit})")
             chunks: list[bytes] = []
             size = 0
             for chunk in resp.iter_bytes():
                 size += len(chunk)
-                if size > self.max_bytes:
-                    raise FetchError(f"response too large (over {self.max_bytes} bytes)")
+                if size > limit:
+                    raise FetchError(f"response too large (over {limit} bytes)")
                 chunks.append(chunk)
             validators = {
                 k: resp.headers[k] for k in ("etag", "last-modified") if k in resp.headers
@@ -108,8 +110,20 @@ class FeedClient:
                 self.cache.validators[url] = validators
             return b"".join(chunks)
 
-    def get_bytes(self, url: str, *, method: str = "GET", body: Any = None) -> bytes:
-        """The body of ``url``; a 304 returns the cached body."""
+    def get_bytes(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        body: Any = None,
+        limit: int | None = None,
+        keep: bool = True,
+    ) -> bytes:
+        """The body of ``url``; a 304 returns the cached body.
+
+        ``limit`` raises the size cap for one request (package indexes, ``.deb``
+        files); ``keep=False`` leaves the body out of the on-disk response cache.
+        """
         headers: dict[str, str] = {}
         known = self.cache.validators.get(url, {}) if method == "GET" else {}
         cached = self.cache.cached_body(url) if known else None
@@ -123,7 +137,7 @@ class FeedClient:
             if attempt:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                data = self._once(method, url, body, headers)
+                data = self._once(method, url, body, headers, limit or self.max_bytes)
             except httpx.TooManyRedirects:
                 raise FetchError(f"too many redirects (>{self.max_redirects})") from None
             except httpx.TimeoutException:
@@ -141,7 +155,7 @@ class FeedClient:
             if data is None:
                 assert cached is not None
                 return cached
-            if method == "GET":
+            if method == "GET" and keep:
                 self.fresh_bodies[url] = data
             return data
         raise FetchError(f"{last} (after {self.retries + 1} attempts)")

@@ -23,6 +23,7 @@ class SourceResult:
     releases: list[dict[str, Any]] = field(default_factory=list)
     advisories: list[dict[str, Any]] = field(default_factory=list)
     majors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    distro_packages: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
