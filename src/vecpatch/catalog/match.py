@@ -101,15 +101,21 @@ def _pg_unlisted_major(
     listed = sorted({a.pg_major for a in ranges if a.pg_major}, key=pg_major_key)
     if _changelog_only(adv):
         names = ", ".join(listed)
-        return False, None, [
-            f"PostgreSQL {version.major} is not evaluated: only package changelogs for "
-            f"{names} name this CVE"
-        ]
+        return (
+            False,
+            None,
+            [
+                f"PostgreSQL {version.major} is not evaluated: only package changelogs for "
+                f"{names} name this CVE"
+            ],
+        )
     published = adv.published.date() if adv.published else None
     info = catalog.majors.get(version.major)
     eol = info.eol if info else None
-    if info is None and catalog.majors and pg_major_key(version.major) < min(
-        pg_major_key(m) for m in catalog.majors
+    if (
+        info is None
+        and catalog.majors
+        and pg_major_key(version.major) < min(pg_major_key(m) for m in catalog.majors)
     ):
         eol = date.min  # older than every branch we track: long end-of-life
     if listed and published and eol and eol <= published:
