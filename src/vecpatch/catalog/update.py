@@ -25,6 +25,7 @@ from vecpatch.catalog.document import (
 )
 from vecpatch.catalog.osv import OsvError, advisory_from_osv
 from vecpatch.catalog.sources.cve5 import CveRecords, PgwebCveRecords
+from vecpatch.catalog.sources.debian import DistroArchives, DistroFiles
 from vecpatch.catalog.sources.github import GitHubAdvisories, GitHubTags
 from vecpatch.catalog.sources.http import FeedClient, HttpCache
 from vecpatch.catalog.sources.interface import SkippedSource, Source, SourceResult
@@ -57,6 +58,7 @@ SOURCE_TYPES: dict[str, type[Source]] = {
         PgwebCveRecords,
         OsvById,
         NvdKeyword,
+        DistroArchives,
     )
 }
 
@@ -70,13 +72,21 @@ class UpdateReport:
 
 
 def default_sources(
-    base_urls: Mapping[str, str] | None = None, osv_locations: Sequence[str] = ()
+    base_urls: Mapping[str, str] | None = None,
+    osv_locations: Sequence[str] = (),
+    distro_files: Sequence[str] = (),
 ) -> list[Source]:
-    """Every built-in feed, with per-source base URL overrides (mirrors)."""
+    """Every built-in feed, with per-source base URL overrides (mirrors).
+
+    The distro feed reads the archives of the host's apt sources unless
+    ``distro=URL`` names a mirror; local files come on top of the live feeds.
+    """
     urls = base_urls or {}
     sources: list[Source] = [cls(urls.get(name)) for name, cls in SOURCE_TYPES.items()]
     if osv_locations:
         sources.append(OsvFiles(list(osv_locations)))
+    if distro_files:
+        sources.append(DistroFiles(list(distro_files)))
     return sources
 
 

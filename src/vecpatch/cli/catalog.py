@@ -17,14 +17,15 @@ from types import MappingProxyType
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vecpatch.catalog import report
 from vecpatch.catalog.cvss import Severity
 from vecpatch.catalog.facts import ServerFacts
 from vecpatch.catalog.match import match
-from vecpatch.catalog.model import Catalog
-from vecpatch.catalog.queries import eol_status, latest_minor, latest_pgvector
+from vecpatch.catalog.model import Catalog, Product
+from vecpatch.catalog.queries import eol_status, latest_minor, latest_pgvector, newer_than_catalog
 from vecpatch.catalog.snapshot import verify_snapshot
 from vecpatch.catalog.staleness import age_line, staleness_warning
 from vecpatch.catalog.store import load_catalog
@@ -32,6 +33,7 @@ from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.cli.console import err, fail, info, out
 from vecpatch.errors import VecpatchError
 from vecpatch.exitcodes import ExitCode
+from vecpatch.stale_catalog import REFRESH
 
 app = typer.Typer(
     help="The pgvector/PostgreSQL release and advisory catalog.", no_args_is_help=True
@@ -160,6 +162,14 @@ def _check_data(
     threshold = Severity(fail_on.value).rank
     failed = any(m.exposed and m.advisory.severity.rank >= threshold for m in outcome.active)
     pg = facts.pg_version
+    beyond = [
+        b
+        for product, version in (
+            (Product.POSTGRESQL, pg),
+            (Product.PGVECTOR, facts.pgvector_version),
+        )
+        if version is not None and (b := newer_than_catalog(catalog, product, str(version)))
+    ]
     return {
         "schema": "vecpatch.catalog.check/1",
         "input": {
@@ -176,6 +186,16 @@ def _check_data(
             "pgvector": report.release_brief(latest_pgvector(catalog)),
         },
         "eol": report.eol_dict(eol_status(catalog, pg.major, moment.date()) if pg else None),
+        "newer_than_catalog": [
+            {
+                "kind": "NEWER_THAN_CATALOG",
+                "product": b.product.value,
+                "version": b.version,
+                "newest_known": b.newest_known,
+                "next_action": REFRESH,
+            }
+            for b in beyond
+        ],
         "fail_on": fail_on.value,
         "failed": failed,
     }
@@ -211,6 +231,13 @@ def _render_check(data: dict[str, Any]) -> None:
             f"PostgreSQL {data['eol']['major']}: {data['eol']['status']}, "
             f"end-of-life {data['eol']['eol']}"
         )
+    for b in data["newer_than_catalog"]:
+        known = b["newest_known"] or "no release of that branch"
+        text = (
+            f"NEWER_THAN_CATALOG: {b['product']} {b['version']} is newer than the catalog "
+            f"knows ({known}); it is stale: {b['next_action']}"
+        )
+        err.print(f"[yellow]warning:[/] {escape(text)}")
     for ident in data["reopened"]:
         err.print(f"[yellow]warning:[/] risk acceptance for {ident} has expired; reopened")
 
@@ -259,20 +286,39 @@ def update(
     ] = [],  # noqa: B006
     osv: Annotated[list[str], typer.Option("--osv", help="Extra OSV file or URL")] = [],  # noqa: B006
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request")] = 10.0,
+    distro_file: Annotated[
+        list[str],
+        typer.Option(
+            "--distro-file",
+            help="A downloaded .deb, changelog.Debian[.gz] or [DISTRO:]SUITE=Packages file "
+            "(read even with --offline)",
+        ),
+    ] = [],  # noqa: B006
     now: NowOpt = None,
 ) -> None:
-    """Fetch the live feeds and merge them into the local cache."""
+    """Fetch the live feeds (and read local distro files) into the local cache."""
+    from vecpatch.catalog.sources.debian import DistroFiles
     from vecpatch.catalog.sources.http import FeedClient
+    from vecpatch.catalog.sources.interface import Source
     from vecpatch.catalog.update import default_sources, run_update
 
     moment = _now(now)
+    chosen: list[Source]
     if offline or _offline_default():
-        info("offline: using the bundled snapshot and local cache only")
-        with _errors():
-            _load(moment)
-        return
-    urls = dict(u.split("=", 1) for u in base_url if "=" in u)
-    chosen = [s for s in default_sources(urls, osv) if not source or s.name in source]
+        if not distro_file:
+            info("offline: using the bundled snapshot and local cache only")
+            with _errors():
+                _load(moment)
+            return
+        info("offline: reading the local distro files only")
+        chosen = [DistroFiles(distro_file)]
+    else:
+        urls = dict(u.split("=", 1) for u in base_url if "=" in u)
+        chosen = [
+            s
+            for s in default_sources(urls, osv, distro_file)
+            if not source or s.name in source or isinstance(s, DistroFiles)
+        ]
     with _errors(), FeedClient(timeout=timeout) as client:
         result = run_update(chosen, client, now=moment)
         _load(moment)

@@ -117,6 +117,7 @@ class DistroArchives(Source):
         observations: list[Observation] = []
         notes: list[str] = []
         changelogs: dict[tuple[str, str], str] = {}
+        seen = 0
         for archive in self.archives:
             for suite in archive.suites:
                 for comp in archive.components:
@@ -128,9 +129,17 @@ class DistroArchives(Source):
                     except (FetchError, DebFormatError) as exc:
                         notes.append(f"{where}: index skipped ({_reason(exc)})")
                         continue
+                    have = {
+                        (p.package, p.version)
+                        for p in known.distro_packages
+                        if p.distro == archive.distro and p.suite == suite and p.date
+                    }
                     for entry in index:
                         if not wanted_package(entry.package):
                             continue
+                        seen += 1
+                        if (entry.package, entry.version) in have:
+                            continue  # already read: no second 17 MB download
                         key = (entry.package, entry.version)
                         try:
                             if key not in changelogs:
@@ -149,7 +158,7 @@ class DistroArchives(Source):
                                 f"{archive.distro} {suite} Packages index",
                             )
                         )
-        if not observations:
+        if not seen:
             raise FetchError("; ".join(notes) or "no postgresql packages in any suite")
         return _result(self.name, build_fragment(observations, known), notes)
 
