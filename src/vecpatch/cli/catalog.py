@@ -28,7 +28,7 @@ from vecpatch.catalog.model import Catalog, Product
 from vecpatch.catalog.queries import eol_status, latest_minor, latest_pgvector, newer_than_catalog
 from vecpatch.catalog.snapshot import verify_snapshot
 from vecpatch.catalog.staleness import age_line, staleness_warning
-from vecpatch.catalog.store import load_catalog
+from vecpatch.catalog.store import load_catalog, verify_cache
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.cli.console import err, fail, info, out
 from vecpatch.errors import VecpatchError
@@ -116,12 +116,17 @@ def show(
 
 @app.command()
 def verify(now: NowOpt = None) -> None:
-    """Check the bundled snapshot against its sha256 manifest."""
+    """Check the bundled snapshot and the local cache against their sha256 manifests."""
     with _errors():
         sums = verify_snapshot()
+        cached = verify_cache()
         _load(_now(now))
     for name, digest in sums.items():
-        out.print(f"ok  {name}  sha256:{digest}")
+        out.print(f"ok  snapshot {name}  sha256:{digest}")
+    for name, digest in (cached or {}).items():
+        out.print(f"ok  cache {name}  sha256:{digest}")
+    if cached is None:
+        out.print("-   no local cache (no `catalog update` yet)")
 
 
 def _facts(
@@ -285,7 +290,22 @@ def update(
         list[str], typer.Option("--base-url", help="NAME=URL mirror for a feed")
     ] = [],  # noqa: B006
     osv: Annotated[list[str], typer.Option("--osv", help="Extra OSV file or URL")] = [],  # noqa: B006
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request")] = 10.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per request, whole (retries included)")
+    ] = 10.0,
+    feed_deadline: Annotated[
+        float, typer.Option("--feed-deadline", help="Seconds one feed may take in all")
+    ] = 120.0,
+    deadline: Annotated[
+        float, typer.Option("--deadline", help="Seconds the whole update may take")
+    ] = 600.0,
+    accept: Annotated[
+        bool,
+        typer.Option(
+            "--accept",
+            help="Merge the held changes (EOL moves, version jumps, future dates) after review",
+        ),
+    ] = False,
     distro_file: Annotated[
         list[str],
         typer.Option(
@@ -300,7 +320,7 @@ def update(
     from vecpatch.catalog.sources.debian import DistroFiles
     from vecpatch.catalog.sources.http import FeedClient
     from vecpatch.catalog.sources.interface import Source
-    from vecpatch.catalog.update import default_sources, run_update
+    from vecpatch.catalog.update import Limits, default_sources, run_update
 
     moment = _now(now)
     chosen: list[Source]
@@ -319,15 +339,29 @@ def update(
             for s in default_sources(urls, osv, distro_file)
             if not source or s.name in source or isinstance(s, DistroFiles)
         ]
+    limits = Limits(feed_deadline=feed_deadline, update_deadline=deadline)
     with _errors(), FeedClient(timeout=timeout) as client:
-        result = run_update(chosen, client, now=moment)
+        result = run_update(
+            chosen,
+            client,
+            now=moment,
+            limits=limits,
+            accept=accept,
+            on_wait=lambda m: info(escape(m)),
+        )
         _load(moment)
     for name in result.fetched:
-        out.print(f"ok       {name}")
+        out.print(f"ok       {name}", markup=False)
     for skip in result.skipped:
-        out.print(f"skipped  {skip.source}: {skip.reason}")
+        out.print(f"skipped  {skip.source}: {skip.reason}", markup=False)
+    for item in result.released:
+        out.print(f"merged   {item}", markup=False)
+    for held in result.held:
+        out.print(f"held     {held.key} from {held.source}: {held.reason}", markup=False)
+    if result.held:
+        info("held changes stay out until a second source confirms them or `--accept`")
     for note in result.notes:
-        info(note)
+        info(escape(note))
     out.print_json(json.dumps(result.changes.as_dict()))
 
 
