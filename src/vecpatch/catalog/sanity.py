@@ -38,11 +38,12 @@ class Held:
     key: str
     reason: str
     fragment: Mapping[str, Any]
+    claim: str = ""
+    """The decisive value (a date, a version): a confirming source must say the same."""
 
     @property
     def fingerprint(self) -> str:
-        """Same key and same proposed value: what a confirming source must match."""
-        return self.key + " " + json.dumps(self.fragment, sort_keys=True, default=str)
+        return f"{self.key} {self.claim}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class Held:
             "key": self.key,
             "reason": self.reason,
             "fragment": dict(self.fragment),
+            "claim": self.claim,
         }
 
 
@@ -138,7 +140,8 @@ def _screen_releases(
         if problem is None:
             out.fragment["releases"].append(rel)
         else:
-            out.held.append(Held(source, key, problem, {"releases": [rel]}))
+            claim = json.dumps([rel.get("version"), rel.get("date")])
+            out.held.append(Held(source, key, problem, {"releases": [rel]}, claim))
 
 
 def _screen_majors(out: Screened, frag: Mapping[str, Any], known: Catalog, source: str) -> None:
@@ -169,6 +172,7 @@ def _screen_majors(out: Screened, frag: Mapping[str, Any], known: Catalog, sourc
                         f"major:{major}:{name}",
                         f"PostgreSQL {major} {name.replace('_', ' ')} moved from {old} to {day}",
                         {"majors": {str(major): {name: day.isoformat()}}},
+                        day.isoformat(),
                     )
                 )
                 continue
@@ -187,6 +191,7 @@ def _screen_advisories(out: Screened, frag: Mapping[str, Any], source: str, toda
                     f"advisory:{adv.get('id')}",
                     f"published in the future ({published.date()})",
                     {"advisories": [adv]},
+                    published.isoformat(),
                 )
             )
         else:
@@ -220,5 +225,5 @@ def confirmed(pending: list[Held]) -> tuple[list[Held], list[Held]]:
     sources: dict[str, set[str]] = {}
     for item in pending:
         sources.setdefault(item.fingerprint, set()).add(item.source)
-    ok = [h for h in pending if len(sources[h.fingerprint]) > 1]
-    return ok, [h for h in pending if len(sources[h.fingerprint]) < 2]
+    ok = {h.fingerprint: h for h in reversed(pending) if len(sources[h.fingerprint]) > 1}
+    return list(ok.values()), [h for h in pending if len(sources[h.fingerprint]) < 2]

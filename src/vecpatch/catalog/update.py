@@ -43,6 +43,7 @@ from vecpatch.catalog.sources.pgxn import PgxnDist
 from vecpatch.catalog.sources.postgresql_org import PostgresVersions
 from vecpatch.catalog.store import (
     HTTP_FILE,
+    LOCK_WAIT,
     PREVIOUS_FILE,
     QUARANTINE_FILE,
     cache_root,
@@ -147,6 +148,7 @@ class Limits:
 
     feed_deadline: float | None = 120.0
     update_deadline: float | None = 600.0
+    lock_wait: float = LOCK_WAIT
 
 
 def _feed_deadline(limits: Limits, update_end: float | None) -> float | None:
@@ -244,7 +246,7 @@ def run_update(
     update_end = (
         time.monotonic() + limits.update_deadline if limits.update_deadline is not None else None
     )
-    with waiting_lock(root, on_wait):
+    with waiting_lock(root, on_wait, limits.lock_wait):
         known = catalog_from_document(merged_document(root, snapshot))
         cache: Document = read_cache(root) or empty_document()
         validators = read_json(base / HTTP_FILE) or {}
@@ -255,8 +257,8 @@ def run_update(
             merged = _run_source(source, client, known, merged, now, report)
         client.deadline = None
         previous = [Held(**h) for h in read_json(base / QUARANTINE_FILE) or [] if _held_ok(h)]
-        fresh = {h.fingerprint for h in report.held}
-        pending = [*report.held, *(h for h in previous if h.fingerprint not in fresh)]
+        fresh = {(h.fingerprint, h.source) for h in report.held}
+        pending = [*report.held, *(h for h in previous if (h.fingerprint, h.source) not in fresh)]
         merged, still = _release_held(merged, pending, now, report, accept)
         report.held = still
         write_json(base / QUARANTINE_FILE, [h.as_dict() for h in still])
@@ -273,7 +275,7 @@ def run_update(
 
 
 def _held_ok(raw: object) -> bool:
-    return isinstance(raw, dict) and set(raw) == {"source", "key", "reason", "fragment"}
+    return isinstance(raw, dict) and set(raw) == {"source", "key", "reason", "fragment", "claim"}
 
 
 def diff_since_update(root: Path | None = None) -> Changes:
