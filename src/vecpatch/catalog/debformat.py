@@ -21,6 +21,8 @@ from posixpath import basename, dirname, join, normpath
 
 import zstandard
 
+from vecpatch.errors import UsageError
+
 CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b")
 # Where a changelog states a fix, rather than mentioning a CVE in passing ("the fix for
 # CVE-X", "the same problem as CVE-Y"): a parenthesised list, a "Fixes ..." sentence,
@@ -38,7 +40,7 @@ _DEBIAN_VERSION = re.compile(r"^(?:\d+:)?(?P<upstream>[0-9][A-Za-z0-9.+~]*?)(?:-
 MAX_MEMBER = 8_000_000  # a changelog is kilobytes; refuse to inflate anything near this
 
 
-class DebFormatError(ValueError):
+class DebFormatError(UsageError):
     """A file that is not the Debian format it claims to be; the message names what."""
 
 
