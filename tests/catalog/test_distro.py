@@ -267,3 +267,23 @@ def test_real_archive(old_snapshot: Path, tmp_path: Path) -> None:
         r for r in after.releases if r.product is Product.POSTGRESQL and r.version == "15.20"
     )
     assert len(r15.security_fixes) >= CVES_15_20
+
+
+def test_cli_reads_a_named_archive(
+    archive: str, old_snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VECPATCH_OFFLINE", "")
+    monkeypatch.setenv("VECPATCH_CATALOG_SNAPSHOT_DIR", str(old_snapshot))
+    line = f"deb {archive} trixie-security main"
+    args = ["catalog", "update", "--source", "distro", "--distro-archive", line]
+    res = runner.invoke(app, [*args, "--now", NOW.isoformat()])
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert "ok       distro" in res.stdout
+    data = _check("--pg", "17.11")
+    assert len([f for f in data["findings"] if f["fixed_version"] == "17.12"]) == CVES_17_12
+    shown = json.loads(runner.invoke(app, ["catalog", "show", "--json"]).stdout)
+    assert {(p["suite"], p["package"]) for p in shown["distro_packages"]} >= {
+        ("trixie-security", "postgresql-17")
+    }
+    bad = runner.invoke(app, ["catalog", "update", "--distro-archive", "nonsense"])
+    assert bad.exit_code == 2

@@ -72,8 +72,25 @@ def system_entries(apt_dir: Path = APT_DIR) -> list[tuple[str, str, list[str]]]:
 
 def default_archives(apt_dir: Path = APT_DIR) -> list[Archive]:
     """Debian/Ubuntu archives from the host's apt sources, widened to current codenames."""
+    return archives_from_entries(system_entries(apt_dir))
+
+
+def archives_from_lines(lines: list[str]) -> list[Archive]:
+    """Archives from ``deb URL SUITE COMPONENT...`` lines (``--distro-archive``)."""
+    entries = _one_line(
+        "\n".join(line if line.startswith("deb ") else f"deb {line}" for line in lines)
+    )
+    if len(entries) != len(lines):
+        raise ValueError("use 'deb URL SUITE [COMPONENT ...]'")
+    return archives_from_entries(entries, widen=False)
+
+
+def archives_from_entries(
+    entries: list[tuple[str, str, list[str]]], *, widen: bool = True
+) -> list[Archive]:
+    """Group ``(uri, suite, components)`` by archive root; ``widen``: Debian gets both codenames."""
     by_url: dict[str, tuple[str, set[str], set[str]]] = {}
-    for uri, suite, components in system_entries(apt_dir):
+    for uri, suite, components in entries:
         m = _POCKET.match(suite)
         if m is None or not uri.startswith(("http://", "https://")):
             continue
@@ -81,7 +98,7 @@ def default_archives(apt_dir: Path = APT_DIR) -> list[Archive]:
         _, suites, comps = by_url.setdefault(uri.rstrip("/"), (distro, set(), set()))
         pocket = m.group("pocket") or ""
         suites.add(suite)
-        if distro == "debian" and m.group("code") in DEBIAN_CODENAMES:
+        if widen and distro == "debian" and m.group("code") in DEBIAN_CODENAMES:
             suites.update(f"{c}{pocket}" for c in DEBIAN_CODENAMES)
         comps.update(c for c in components if c in ("main", "universe"))
     return [

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vecpatch.catalog import report
+from vecpatch.catalog.aptsources import Archive
 from vecpatch.catalog.cvss import Severity
 from vecpatch.catalog.facts import ServerFacts
 from vecpatch.catalog.match import match
@@ -108,6 +109,18 @@ def show(
             m["status"],
         )
     out.print(majors)
+    if data["distro_packages"]:
+        ships = Table("distro", "suite", "package", "version", "uploaded", "CVEs", title="Distros")
+        for p in data["distro_packages"]:
+            ships.add_row(
+                p["distro"],
+                p["suite"],
+                p["package"],
+                p["version"],
+                p["date"] or "-",
+                str(p["cves"]),
+            )
+        out.print(ships)
     out.print(
         f"{len(data['advisories'])} advisories, {len(data['pgvector']['releases'])} "
         "pgvector releases"
@@ -314,10 +327,18 @@ def update(
             "(read even with --offline)",
         ),
     ] = [],  # noqa: B006
+    distro_archive: Annotated[
+        list[str],
+        typer.Option(
+            "--distro-archive",
+            help="'deb URL SUITE [COMPONENT ...]' for the distro feed instead of the host's "
+            "apt sources (e.g. an Ubuntu mirror)",
+        ),
+    ] = [],  # noqa: B006
     now: NowOpt = None,
 ) -> None:
     """Fetch the live feeds (and read local distro files) into the local cache."""
-    from vecpatch.catalog.sources.debian import DistroFiles
+    from vecpatch.catalog.sources.debian import DistroArchives, DistroFiles
     from vecpatch.catalog.sources.http import FeedClient
     from vecpatch.catalog.sources.interface import Source
     from vecpatch.catalog.update import Limits, default_sources, run_update
@@ -334,11 +355,16 @@ def update(
         chosen = [DistroFiles(distro_file)]
     else:
         urls = dict(u.split("=", 1) for u in base_url if "=" in u)
+        archives = _distro_archives(distro_archive)
         chosen = [
             s
             for s in default_sources(urls, osv, distro_file)
             if not source or s.name in source or isinstance(s, DistroFiles)
         ]
+        if archives:
+            chosen = [
+                DistroArchives(archives=archives) if s.name == "distro" else s for s in chosen
+            ]
     limits = Limits(feed_deadline=feed_deadline, update_deadline=deadline)
     with _errors(), FeedClient(timeout=timeout) as client:
         result = run_update(
@@ -363,6 +389,15 @@ def update(
     for note in result.notes:
         info(escape(note))
     out.print_json(json.dumps(result.changes.as_dict()))
+
+
+def _distro_archives(lines: list[str]) -> list[Archive]:
+    from vecpatch.catalog.aptsources import archives_from_lines
+
+    try:
+        return archives_from_lines(lines) if lines else []
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--distro-archive") from None
 
 
 @app.command()
