@@ -89,8 +89,18 @@ def _clean() -> Iterator[None]:
     yield
 
 
+FIRST = {"14": "2021-09-30", "15": "2022-10-13", "16": "2023-09-14", "17": "2024-09-26"}
+
+
 def _row(major: str, minor: str, eol: Any, rel: str = "2026-08-13") -> dict[str, Any]:
-    return {"major": major, "latestMinor": minor, "relDate": rel, "eolDate": eol}
+    first = FIRST.get(major, "2025-09-25")
+    return {
+        "major": major,
+        "latestMinor": minor,
+        "relDate": rel,
+        "eolDate": eol,
+        "firstRelDate": first,
+    }
 
 
 def _update(sources: list[Any], root: Path, **kw: Any) -> UpdateReport:
@@ -108,9 +118,13 @@ def test_one_bad_version_skips_that_row_only(server: str, tmp_path: Path) -> Non
         {"major": None},
         _row("18", "7", "2030-11-14", "2026-11-12"),
     ]
+    age = catalog_age(load_catalog(root=tmp_path), NOW)
     report = _update([PostgresVersions(server)], tmp_path)
     assert report.fetched == ["postgresql-versions"], report.skipped
     assert any("row 1" in n and "latestMinor" in n for n in report.notes), report.notes
+    assert (
+        catalog_age(load_catalog(root=tmp_path), NOW) == age
+    )  # a feed caught lying vouches for nothing
     assert latest_minor(load_catalog(root=tmp_path), "18").version == "18.7"  # type: ignore[union-attr]
 
 
@@ -123,6 +137,7 @@ def test_script_tag_eol_and_an_injected_minor_are_kept_out(server: str, tmp_path
     ]
     report = _update([PostgresVersions(server)], tmp_path)
     after = load_catalog(root=tmp_path)
+    assert catalog_age(after, NOW) == catalog_age(before, NOW)
     assert latest_minor(after, "16").version == latest_minor(before, "16").version  # type: ignore[union-attr]
     assert _eol(after, "16") == _eol(before, "16") and _eol(after, "15") == _eol(before, "15")
     assert _eol(after, "14") == _eol(before, "14")
@@ -169,6 +184,9 @@ def test_an_empty_feed_leaves_the_age_alone(server: str, tmp_path: Path) -> None
     assert report.fetched == ["postgresql-versions"]
     assert any("age is unchanged" in n for n in report.notes)
     assert catalog_age(load_catalog(root=tmp_path), NOW) == age
+    BODIES["/versions.json"] = [_row("18", "7", "2030-11-14", "2026-11-12")]
+    sound = _update([PostgresVersions(server)], tmp_path)
+    assert not sound.held and catalog_age(load_catalog(root=tmp_path), NOW).days == 0
 
 
 def test_a_trickling_server_is_cut_at_the_timeout(server: str, tmp_path: Path) -> None:

@@ -187,23 +187,23 @@ def _run_source(
         return merged
     fragment, notes = fragment_from_result(result, now)
     screened = screen(fragment, known, now, source.name)
-    report.notes += [*result.notes, *notes, *screened.notes]
+    report.notes += [*result.notes, *result.rejected, *notes, *screened.notes]
     report.held += screened.held
     candidate = _merge(merged, screened.fragment, now, report)
     if candidate is None:
         report.skipped.append(SkippedSource(source.name, "its data would not load"))
         return merged
     report.fetched.append(source.name)
-    if screened.records or screened.fragment["majors"]:
-        # only a feed that returned data vouches for the catalog being current
+    suspect = bool(result.rejected or notes or screened.notes or screened.held)
+    if (screened.records or screened.fragment["majors"]) and not suspect:
+        # only a feed that returned data, all of it sound, vouches for the catalog's currency
         candidate["checked_at"] = {
             **(candidate.get("checked_at") or {}),
             source.name: now.isoformat(),
         }
     else:
-        report.notes.append(
-            f"{source.name}: returned nothing usable; the catalog's age is unchanged"
-        )
+        why = "returned records that were skipped or held" if suspect else "returned nothing"
+        report.notes.append(f"{source.name}: {why}; the catalog's age is unchanged")
     return candidate
 
 

@@ -26,6 +26,8 @@ class SourceResult:
     majors: dict[str, dict[str, Any]] = field(default_factory=dict)
     distro_packages: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    """Records the source itself had to skip (bad shape or version), named by field."""
 
 
 @dataclass(frozen=True)

@@ -57,13 +57,15 @@ class NvdKeyword(Source):
     def collect(self, client: FeedClient, known: Catalog) -> SourceResult:
         data = client.get_json(f"{self.base_url}?keywordSearch=pgvector&noRejected")
         out = []
-        notes: list[str] = []
+        rejected: list[str] = []
         for index, item in enumerate(data.get("vulnerabilities") or [], start=1):
             try:
                 rec = osv_from_nvd(item["cve"])
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-                notes.append(f"{self.name}: skipped record {index}: unexpected shape ({exc!r:.80})")
+                rejected.append(
+                    f"{self.name}: skipped record {index}: unexpected shape ({exc!r:.80})"
+                )
                 continue
             if rec is not None:
                 out.append(rec)
-        return SourceResult(self.name, advisories=out, notes=notes)
+        return SourceResult(self.name, advisories=out, rejected=rejected)

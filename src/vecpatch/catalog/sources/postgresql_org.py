@@ -23,12 +23,12 @@ class PostgresVersions(Source):
             raise ValueError("versions.json is not a list")
         releases: list[dict[str, Any]] = []
         majors: dict[str, dict[str, Any]] = {}
-        notes: list[str] = []
+        rejected: list[str] = []
         for index, row in enumerate(rows, start=1):
             major = clean_text(row.get("major"), 8) if isinstance(row, dict) else ""
             minor = clean_text(row.get("latestMinor"), 6) if isinstance(row, dict) else ""
             if not _MAJOR.match(major) or not minor.isdigit():
-                notes.append(
+                rejected.append(
                     f"{self.name}: skipped row {index}: field 'major'/'latestMinor' is not a "
                     f"version ({major!r}, {minor!r})"
                 )
@@ -47,4 +47,4 @@ class PostgresVersions(Source):
                 "eol": clean_text(row.get("eolDate"), 40) or None,
                 "first_release": clean_text(row.get("firstRelDate"), 40) or None,
             }
-        return SourceResult(self.name, releases=releases, majors=majors, notes=notes)
+        return SourceResult(self.name, releases=releases, majors=majors, rejected=rejected)
