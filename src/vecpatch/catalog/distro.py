@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vecpatch.catalog.debformat import Upload, upstream_version
-from vecpatch.catalog.model import Catalog
+from vecpatch.catalog.model import Catalog, DistroPackage
 
 KNOWN_FROM = "distro-changelog"
 _PG_PACKAGE = re.compile(r"^postgresql-(?P<major>\d+)$")
@@ -94,6 +94,20 @@ def _release_version(obs: Observation, upstream: str | None) -> str | None:
     m = _PG_MINOR.match(upstream)
     pkg = _PG_PACKAGE.match(obs.package)
     return upstream if m and pkg and m.group("major") == pkg.group("major") else None
+
+
+def distro_package_to_dict(pkg: DistroPackage) -> dict[str, Any]:
+    """The document form of a suite entry (see :mod:`.document`)."""
+    return {
+        "distro": pkg.distro,
+        "suite": pkg.suite,
+        "package": pkg.package,
+        "version": pkg.version,
+        "upstream": pkg.upstream,
+        "date": pkg.date.isoformat() if pkg.date else None,
+        "cves": list(pkg.cves),
+        "source": pkg.source,
+    }
 
 
 def _package_entry(obs: Observation) -> dict[str, Any]:

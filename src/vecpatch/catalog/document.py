@@ -274,9 +274,10 @@ def merge_documents(
     out["checked_at"] = {**(base.get("checked_at") or {}), **(incoming.get("checked_at") or {})}
     distro = {_dkey(p): p for p in base.get("distro_packages") or []}
     for pkg in incoming.get("distro_packages") or []:
-        if distro.get(_dkey(pkg)) != pkg:
-            distro[_dkey(pkg)] = dict(pkg)
+        old = distro.get(_dkey(pkg))
+        if old is not None and old.get("version") != pkg.get("version"):
             changes.changed_releases.append(f"{_dkey(pkg)} {pkg.get('version')}")
+        distro[_dkey(pkg)] = dict(pkg)
     out["distro_packages"] = sorted(distro.values(), key=_dkey)
     new_gen = parse_datetime(incoming.get("generated_at"))
     old_gen = parse_datetime(base.get("generated_at"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,14 @@ from vecpatch.catalog.debformat import (
     parse_changelog,
     parse_packages,
 )
-from vecpatch.catalog.distro import Fragment, Observation, build_fragment, distro_of, wanted_package
+from vecpatch.catalog.distro import (
+    Fragment,
+    Observation,
+    build_fragment,
+    distro_of,
+    distro_package_to_dict,
+    wanted_package,
+)
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.sources.http import FeedClient, FetchError
 from vecpatch.catalog.sources.interface import Source, SourceResult
@@ -114,53 +122,75 @@ class DistroArchives(Source):
         raise DebFormatError(f"{entry.package}: changelog links go too deep")
 
     def collect(self, client: FeedClient, known: Catalog) -> SourceResult:
-        observations: list[Observation] = []
-        notes: list[str] = []
-        changelogs: dict[tuple[str, str], str] = {}
-        seen = 0
+        run = _Run()
         for archive in self.archives:
             for suite in archive.suites:
                 for comp in archive.components:
-                    where = f"{archive.distro} {suite}/{comp}"
-                    try:
-                        index = parse_packages(
-                            self._index(client, archive, suite, comp).decode("utf-8", "replace")
-                        )
-                    except (FetchError, DebFormatError) as exc:
-                        notes.append(f"{where}: index skipped ({_reason(exc)})")
-                        continue
-                    have = {
-                        (p.package, p.version)
-                        for p in known.distro_packages
-                        if p.distro == archive.distro and p.suite == suite and p.date
-                    }
-                    for entry in index:
-                        if not wanted_package(entry.package):
-                            continue
-                        seen += 1
-                        if (entry.package, entry.version) in have:
-                            continue  # already read: no second 17 MB download
-                        key = (entry.package, entry.version)
-                        try:
-                            if key not in changelogs:
-                                changelogs[key] = self._changelog(client, archive, entry, index)
-                            uploads = parse_changelog(changelogs[key])
-                        except (FetchError, DebFormatError) as exc:
-                            notes.append(f"{where} {entry.package} {entry.version}: {_reason(exc)}")
-                            uploads = ()
-                        observations.append(
-                            Observation(
-                                archive.distro,
-                                suite,
-                                entry.package,
-                                entry.version,
-                                uploads,
-                                f"{archive.distro} {suite} Packages index",
-                            )
-                        )
-        if not seen:
-            raise FetchError("; ".join(notes) or "no postgresql packages in any suite")
-        return _result(self.name, build_fragment(observations, known), notes)
+                    self._suite(client, known, archive, suite, comp, run)
+        if not run.seen:
+            raise FetchError("; ".join(run.notes) or "no postgresql packages in any suite")
+        frag = build_fragment(run.observations, known)
+        frag.distro_packages += run.unchanged
+        return _result(self.name, frag, run.notes)
+
+    def _suite(
+        self,
+        client: FeedClient,
+        known: Catalog,
+        archive: Archive,
+        suite: str,
+        comp: str,
+        run: _Run,
+    ) -> None:
+        """Read one suite's index; follow each wanted package not read before."""
+        where = f"{archive.distro} {suite}/{comp}"
+        try:
+            raw = self._index(client, archive, suite, comp)
+            index = parse_packages(raw.decode("utf-8", "replace"))
+        except (FetchError, DebFormatError) as exc:
+            run.notes.append(f"{where}: index skipped ({_reason(exc)})")
+            return
+        have = {
+            (p.package, p.version): p
+            for p in known.distro_packages
+            if p.distro == archive.distro and p.suite == suite and p.date
+        }
+        for entry in index:
+            if not wanted_package(entry.package):
+                continue
+            run.seen += 1
+            key = (entry.package, entry.version)
+            if key in have:  # already read: confirmed, no second 17 MB download
+                run.unchanged.append(distro_package_to_dict(have[key]))
+                continue
+            try:
+                if key not in run.changelogs:
+                    run.changelogs[key] = self._changelog(client, archive, entry, index)
+                uploads = parse_changelog(run.changelogs[key])
+            except (FetchError, DebFormatError) as exc:
+                run.notes.append(f"{where} {entry.package} {entry.version}: {_reason(exc)}")
+                uploads = ()
+            run.observations.append(
+                Observation(
+                    archive.distro,
+                    suite,
+                    entry.package,
+                    entry.version,
+                    uploads,
+                    f"{archive.distro} {suite} Packages index",
+                )
+            )
+
+
+@dataclass
+class _Run:
+    """What one run of the distro feed has gathered so far."""
+
+    observations: list[Observation] = field(default_factory=list)
+    unchanged: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    changelogs: dict[tuple[str, str], str] = field(default_factory=dict)
+    seen: int = 0
 
 
 def _reason(exc: Exception) -> str:
