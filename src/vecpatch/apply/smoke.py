@@ -18,6 +18,7 @@ import psycopg
 from psycopg import errors, sql
 
 from vecpatch.apply.model import Check
+from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import DatabaseFacts, VectorIndex
 
 K = 10
@@ -80,14 +81,8 @@ def type_checks(conn: psycopg.Connection[Any], db: DatabaseFacts) -> list[Check]
         except errors.LockNotAvailable:
             raise  # 55P03 is a busy table, not a broken package: the update retries
         except psycopg.Error as exc:
-            checks.append(Check(name, False, _first_line(exc)))
+            checks.append(Check(name, False, first_line(exc)))
     return checks
-
-
-def _first_line(exc: BaseException) -> str:
-    sqlstate = getattr(exc, "sqlstate", None)
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
 
 
 Baseline = dict[str, float]
@@ -122,7 +117,7 @@ def index_checks(
         except errors.LockNotAvailable:
             raise  # 55P03 is a busy table, not a broken package: the update retries
         except psycopg.Error as exc:
-            out.append(Check(name, False, _first_line(exc)))
+            out.append(Check(name, False, first_line(exc)))
     return out
 
 
@@ -142,7 +137,7 @@ def index_recalls(
             with conn.transaction():
                 check = _index_check(conn, idx, _key(idx), 0.0)
         except psycopg.Error as exc:
-            skipped.append(f"{_key(idx)}: {_first_line(exc)}")
+            skipped.append(f"{_key(idx)}: {first_line(exc)}")
             continue
         recall = _RECALL.match(check.detail)
         if recall and not check.skipped:
