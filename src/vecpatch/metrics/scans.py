@@ -159,3 +159,48 @@ def latest_views(views: list[ScanView]) -> dict[DbKey, tuple[ScanView, ScanRecor
             for key in [k for k in latest if view.dropped(k)]:
                 del latest[key]
     return latest
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One database (``database`` set) or server (``database`` None) at its latest scan."""
+
+    server: str
+    database: str | None
+    target: str
+    """The target name that reached it in that scan (the first by name, for aliases)."""
+    view: ScanView
+    row: ScanRecord
+    findings: list[FindingRecord]
+    """Its own findings only: a server's are PostgreSQL-level, a database's pgvector-level."""
+
+
+@dataclass(frozen=True)
+class LatestState:
+    """The fleet now: every database and server at its latest scan, and every target's
+    latest target-level row (reachable or not)."""
+
+    databases: list[Seen]
+    servers: list[Seen]
+    targets: dict[str, tuple[ScanView, ScanRecord]]
+
+
+def latest_state(data: HistoryData, scope: Scope = ALL) -> LatestState:
+    views = scan_views(data, scope)
+    dbs = [
+        Seen(key[0], key[1], row.target, view, row, view.findings.get(key, []))
+        for key, (view, row) in sorted(latest_views(views).items())
+    ]
+    servers = [
+        Seen(
+            s, None, view.servers[s].target, view, view.servers[s], view.server_findings.get(s, [])
+        )
+        for s, view in sorted(latest_servers(views).items())
+    ]
+    targets: dict[str, tuple[ScanView, ScanRecord]] = {}
+    for view in views:
+        for server, row in view.servers.items():
+            for target, alias_of in view.aliases.items():
+                if alias_of == server:
+                    targets[target] = (view, row)
+    return LatestState(dbs, servers, targets)
