@@ -120,24 +120,45 @@ def metrics(
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
+class ReportFormat(StrEnum):
+    html = "html"
+    markdown = "markdown"
+    json = "json"
+
+
 def report(
-    html: Annotated[Path, typer.Option("--html", help="Write a static HTML report here.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="html, markdown or json.")
+    ] = ReportFormat.html,
+    html: Annotated[
+        Path | None, typer.Option("--html", hidden=True, help="Deprecated: --format html -o.")
+    ] = None,
     since: Since = "30d",
     env: Env = None,
     history: History = None,
     targets_file: TargetsOpt = None,
     objective: Setting = None,
 ) -> None:
-    """A static HTML report for a period: metrics, fleet and charts, no external assets."""
+    """The dashboard's views as one self-contained file: what needs doing now, advisories,
+    servers, databases, runs and the measures with their charts (no external assets)."""
     from vecpatch.history.store import HistoryStore
     from vecpatch.web.app import templates
-    from vecpatch.web.views import dashboard_context
+    from vecpatch.web.report import ReportFormat as Format
+    from vecpatch.web.report import render_report
 
+    if html is not None:
+        output, fmt = html, ReportFormat.html
+    if output is None:
+        raise UsageError(
+            "report needs -o FILE", hint="e.g. vecpatch report --format html -o r.html"
+        )
     with HistoryStore.open(history) as store:
         snap = source(store, since, env, objectives(targets_file, objective)).snapshot()
-    page = templates().get_template("report.html").render(**dashboard_context(snap))
-    write_atomic(html, page)
-    info(f"wrote the report to {html}")
+    write_atomic(output, render_report(snap, Format(fmt.value), templates()))
+    info(f"wrote the {fmt.value} report to {output}")
 
 
 def _loopback(host: str) -> bool:

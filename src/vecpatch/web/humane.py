@@ -65,7 +65,7 @@ def when(value: Any, now: datetime) -> Markup:
         return Markup(DASH)
     return Markup(
         f'<time datetime="{escape(moment.isoformat())}" title="{escape(utc(moment))}">'
-        f"{escape(ago(moment, now))} <span class=\"utc\">{escape(utc(moment))}</span></time>"
+        f'{escape(ago(moment, now))} <span class="utc">{escape(utc(moment))}</span></time>'
     )
 
 
