@@ -82,8 +82,22 @@ def _aliases(rows: list[ScanRecord]) -> tuple[dict[str, str], dict[str, str]]:
     return servers, speaker
 
 
+_MEMO: list[tuple[HistoryData, Scope, list[ScanView]]] = []
+"""The last result: every metric, page and scrape of one snapshot reads the same views
+(they are never changed once built)."""
+
+
 def scan_views(data: HistoryData, scope: Scope = ALL) -> list[ScanView]:
     """Every scan run in *scope*, oldest first, keyed by server identity."""
+    for seen, seen_scope, views in _MEMO:
+        if seen is data and seen_scope == scope:
+            return views
+    views = _scan_views(data, scope)
+    _MEMO[:] = [(data, scope, views)]
+    return views
+
+
+def _scan_views(data: HistoryData, scope: Scope) -> list[ScanView]:
     environments = data.target_environments()
     rows_by_run: dict[str, list[ScanRecord]] = defaultdict(list)
     for row in data.scan_results:

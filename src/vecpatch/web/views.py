@@ -8,9 +8,10 @@ computed once per snapshot and reused by every page of it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.staleness import catalog_age
@@ -23,6 +24,7 @@ from vecpatch.web.charts import Bar, Series, bar_chart, line_chart
 from vecpatch.web.humane import plain, utc
 from vecpatch.web.triage import Triage, triage
 
+T = TypeVar("T")
 DAY = 86_400.0
 WINDOW_BARS = 20
 """The vulnerability-window chart shows the advisories with the longest windows only."""
@@ -41,13 +43,19 @@ class Snapshot:
     catalog: Catalog | None = None
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """*compute*'s result, computed on first use and kept for this snapshot."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        found: T = self._memo[key]
+        return found
+
     @property
     def triage(self) -> Triage:
         """The advisory, server and database rows (computed on first use, then kept)."""
-        if "triage" not in self._memo:
-            self._memo["triage"] = triage(self.data, self.metrics.scope, _links(self.catalog))
-        found: Triage = self._memo["triage"]
-        return found
+        return self.memo(
+            "triage", lambda: triage(self.data, self.metrics.scope, _links(self.catalog))
+        )
 
 
 def _links(catalog: Catalog | None) -> dict[str, tuple[str, ...]]:
@@ -152,7 +160,7 @@ def overview_context(snapshot: Snapshot) -> dict[str, Any]:
         "servers_total": len(t.servers),
         "databases_total": len(t.databases),
         "last_scan": scans[-1].started_at if scans else None,
-        "charts": charts(snapshot),
+        "charts": snapshot.memo("charts", lambda: charts(snapshot)),
     }
 
 
