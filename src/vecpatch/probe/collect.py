@@ -18,6 +18,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from vecpatch.platform.detect import configured, detect
+from vecpatch.platform.model import Platform, PlatformKind, PlatformMarkers
 from vecpatch.probe import queries, scram
 from vecpatch.probe.errors import classify
 from vecpatch.probe.facts import (
@@ -29,6 +31,7 @@ from vecpatch.probe.facts import (
 )
 from vecpatch.probe.identity import server_identity
 from vecpatch.probe.parse import database_facts, database_names, server_facts
+from vecpatch.probe.platform import read_markers
 
 Databases = Literal["all"] | tuple[str, ...] | None
 
@@ -48,6 +51,8 @@ class ProbeRequest:
     reuse_scram_keys: bool = True
     secrets: tuple[str, ...] = field(default=(), repr=False)
     failure: Failure | None = None
+    platform: PlatformKind | None = None
+    """The targets file's ``platform``: overrides what detection infers."""
 
 
 def session_conninfo(
@@ -147,6 +152,7 @@ class _Probe:
             conn = await self._connect(None)
             async with conn:
                 server = server_facts(await self._fetch(conn, queries.SERVER))
+                server = replace(server, platform=self._platform(await read_markers(conn)))
                 self.server_id = await server_identity(conn, *_endpoint(self.req.conninfo))
                 rows = await (await conn.execute(queries.DATABASES)).fetchall()
                 names, existing = database_names(rows)
@@ -199,6 +205,10 @@ class _Probe:
             server_databases=existing,
             server_id=self.server_id,
         )
+
+    def _platform(self, markers: PlatformMarkers) -> Platform:
+        found = detect(markers)
+        return configured(self.req.platform, found) if self.req.platform else found
 
     def _visits(self, names: list[str]) -> int:
         """How many databases this probe will connect to after the first."""

@@ -20,6 +20,7 @@ from vecpatch.history.records import RunRecord
 from vecpatch.metrics.prometheus import CONTENT_TYPE, exposition
 from vecpatch.web.errors import NotFound, WebError, error_response
 from vecpatch.web.guard import Guard
+from vecpatch.web.hosts import LOOPBACK_NAMES, HostCheck
 from vecpatch.web.humane import FILTERS
 from vecpatch.web.pages import PAGES, list_context, run_list
 from vecpatch.web.runs import run_detail
@@ -42,6 +43,8 @@ def templates() -> Environment:
 class WebSettings:
     source: HistorySource
     token: str | None = None
+    allowed_hosts: frozenset[str] = LOOPBACK_NAMES
+    """Host header names answered (see :mod:`vecpatch.web.hosts`); others get 421."""
 
 
 def _handlers(app: FastAPI, env: Environment) -> None:
@@ -148,4 +151,5 @@ def create_app(settings: WebSettings) -> FastAPI:
         return JSONResponse({"ok": True, **detail})
 
     app.add_middleware(Guard, templates=env, token=settings.token)
+    app.add_middleware(HostCheck, templates=env, allowed=settings.allowed_hosts)
     return app
