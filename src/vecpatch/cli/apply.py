@@ -47,7 +47,9 @@ BackupDirOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Backups
 IHaveABackupOpt = Annotated[bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")]
 NowOpt = Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")]
 LockTimeoutOpt = Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")]
-StatementTimeoutOpt = Annotated[str, typer.Option("--statement-timeout")]
+StatementTimeoutOpt = Annotated[
+    str, typer.Option("--statement-timeout", help="Longest one statement may run.")
+]
 RetryBudgetOpt = Annotated[str, typer.Option("--retry-budget", help="Lock retries.")]
 ReconnectStaleOpt = Annotated[
     bool, typer.Option("--reconnect-stale", help="Terminate sessions older than the update.")

@@ -95,7 +95,9 @@ def source(
 def metrics(
     since: Since = "30d",
     env: Env = None,
-    fmt: Annotated[MetricsFormat, typer.Option("--format", "-f")] = MetricsFormat.table,
+    fmt: Annotated[
+        MetricsFormat, typer.Option("--format", "-f", help="table, json or markdown.")
+    ] = MetricsFormat.table,
     history: History = None,
     targets_file: TargetsOpt = None,
     objective: Setting = None,
@@ -182,7 +184,9 @@ def read_token(path: Path | None, host: str) -> str | None:
 
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = DEFAULT_PORT,
     token_file: Annotated[
         Path | None, typer.Option("--token-file", help="Bearer token required on every request.")
     ] = None,
@@ -239,9 +243,11 @@ def _when(text: str | None) -> datetime | None:
 def incident_add(
     title: Annotated[str, typer.Argument(help="What happened.")],
     advisory: Annotated[str | None, typer.Option("--advisory", help="Advisory id.")] = None,
-    target: Annotated[str | None, typer.Option("--target")] = None,
-    database: Annotated[str | None, typer.Option("--database")] = None,
-    cause: Annotated[str | None, typer.Option("--cause")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Target it happened on.")] = None,
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database it happened in.")
+    ] = None,
+    cause: Annotated[str | None, typer.Option("--cause", help="What caused it, if known.")] = None,
     opened_at: Annotated[str | None, typer.Option("--opened-at", help="ISO time.")] = None,
     history: History = None,
 ) -> None:
@@ -259,7 +265,9 @@ def incident_add(
 @incident_app.command("list")
 def incident_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
-    fmt: Annotated[MetricsFormat, typer.Option("--format", "-f")] = MetricsFormat.table,
+    fmt: Annotated[
+        MetricsFormat, typer.Option("--format", "-f", help="table, json or markdown.")
+    ] = MetricsFormat.table,
     history: History = None,
 ) -> None:
     """Incidents, oldest first."""

@@ -104,16 +104,22 @@ def stage(
         str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
     ] = None,
     pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
-    sample_rows: Annotated[int, typer.Option("--sample-rows", min=1)] = 100_000,
+    sample_rows: Annotated[
+        int, typer.Option("--sample-rows", min=1, help="Rows per vector table in the clone.")
+    ] = 100_000,
     perf_queries: Annotated[
         int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
     ] = None,
-    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
+    no_drill: Annotated[
+        bool, typer.Option("--no-rollback-drill", help="Skip the restore drill.")
+    ] = False,
     keep_clone: Annotated[bool, typer.Option("--keep-clone", help="Keep the clone.")] = False,
     history: Annotated[
         str | None, typer.Option("--history", envvar="VECPATCH_HISTORY", help="History store.")
     ] = None,
-    fmt: Annotated[StageFormat, typer.Option("--format", "-f")] = StageFormat.TABLE,
+    fmt: Annotated[
+        StageFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = StageFormat.TABLE,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
 ) -> None:
     """Stage the planned update (baseline, update, after, compare, rollback drill).
