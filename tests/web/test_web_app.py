@@ -6,6 +6,7 @@ on a sandbox-recorded history in ``tests/metrics``).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,3 +152,16 @@ def test_history_is_read_again_only_when_it_changed(store: HistoryStore) -> None
     assert third.data is not first.data and len(third.data.scan_results) == 2
     window = third.metrics.vulnerability_window.windows[0]
     assert window.closed_at == T0 + timedelta(days=1) and window.closed_by == "fixed"
+
+
+def test_serve_on_a_busy_port_is_a_usage_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        args = ["serve", "--port", str(port), "--history", f"sqlite:///{tmp_path / 'h.db'}"]
+        result = CliRunner().invoke(cli_app, args)
+    assert isinstance(result.exception, UsageError)
+    assert int(result.exception.exit_code) == 2
+    assert f"127.0.0.1:{port}: the port is in use" in result.exception.message
+    assert "serving" not in result.output

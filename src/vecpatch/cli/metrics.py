@@ -5,7 +5,9 @@ Commands only parse, call the core (``vecpatch.metrics``, ``vecpatch.web``) and 
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -221,9 +223,32 @@ def serve(
     allowed = served_names(host, allowed_host or ())
     with HistoryStore.open(history) as store:
         src = source(store, since, env, objectives(targets_file, objective))
-        info(f"serving {store.url} on http://{host}:{port}/ (read-only)")
         web = create_app(WebSettings(src, token, allowed))
-        uvicorn.run(web, host=host, port=port, log_level="warning")
+        sock = listen(host, port)
+        info(f"serving {store.url} on http://{host}:{port}/ (read-only)")
+        config = uvicorn.Config(web, log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says "serving": a port in use (another
+    ``vecpatch serve``?) or an address this machine does not have is a usage error (exit 2)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        raise UsageError(
+            f"cannot listen on {host}:{port}: "
+            + ("the port is in use" if busy else (exc.strerror or str(exc))),
+            hint="pick another --port, or stop what uses it" if busy else "check --host",
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 incident_app = typer.Typer(help="Record production incidents (attributed to advisories or not).")
