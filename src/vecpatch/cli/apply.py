@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind
-from vecpatch.cli.console import err, info, out, redacting_filter
+from vecpatch.cli.console import err, info, out, redacting_filter, verbosity
 from vecpatch.cli.options import duration
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
@@ -84,9 +84,31 @@ class CliUi:
         info(message)
 
     def confirm(self, target: str, summary: str) -> bool:
-        err.print(f"About to update [bold]{target}[/]: {summary}")
-        typed = typer.prompt("Type the target's name to go on", default="", err=True)
+        err.print(f"About to update {target}: {summary}", markup=False, highlight=False)
+        typed = typer.prompt(
+            f"Type {target} to go on (anything else stops)",
+            default="",
+            show_default=False,
+            err=True,
+        )
         return bool(typed == target)
+
+
+class CliProgress:
+    """:class:`~vecpatch.apply.progress.StepProgress` on stderr: one line per step as it
+    ends, and the soak's countdown on one line rewritten in place (a terminal only)."""
+
+    def started(self, where: str, step: str) -> None:
+        info(f"{where}: {step}…")
+
+    def finished(self, where: str, step: str, outcome: str, seconds: float) -> None:
+        info(f"{where}: {step} {outcome} ({seconds:.1f} s)")
+
+    def soaking(self, where: str, left: float, total: float) -> None:
+        if err.is_terminal and not verbosity.quiet:
+            end = "\n" if left <= 0 else "\r"
+            err.print(f"{where}: soak {left:4.0f} s of {total:.0f} s left", end=end,
+                      markup=False, highlight=False)  # fmt: skip
 
 
 History = Annotated[
