@@ -207,14 +207,26 @@ def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> Non
         }
         typer.echo(redact_text(json.dumps(doc, indent=2, default=str), secrets))
         return
-    table = Table("target", "database", "from", "to", "outcome", "why / next", box=None)
+    table = Table(box=None)
+    for name in ("target", "database"):
+        table.add_column(name, no_wrap=True, overflow="fold")
+    for name in ("from", "to", "outcome"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
+    steps: list[tuple[str, str]] = []
     for d in result.databases:
-        why = [*d.reasons, *d.warnings, *(f"next: {s}" for s in d.next_steps)]
+        why = [*d.reasons, *d.warnings]
+        if d.next_steps:
+            why.append(f"next: see below ({len(d.next_steps)})")
         table.add_row(
             Text(d.target), Text(d.database), d.installed or "-", d.to or "-", d.outcome.value,
             Text(redact_text("\n".join(why), secrets)),
         )  # fmt: skip
+        steps += [(f"{d.target}/{d.database}", redact_text(s, secrets)) for s in d.next_steps]
     out.print(table)
+    # commands below the table, whole: a terminal wraps them, a table column would cut them
+    for where, step in steps:
+        out.print(f"next for {where}: {step}", markup=False, highlight=False, soft_wrap=True)
     for note in result.notes:
         err.print(Text.assemble(("note: ", "yellow"), redact_text(note, secrets)))
     info(f"run {result.run_id}: {result.outcome.value}; evidence in {result.evidence_dir}")

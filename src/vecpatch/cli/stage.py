@@ -153,7 +153,13 @@ def _emit(report: StageReport, fmt: StageFormat, output: Path | None) -> None:
 
 def render_table(report: StageReport) -> None:
     """The console summary: every case, then the verdict line."""
-    table = Table("case", "category", "crit", "verdict", "why", box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    widest = max((len(c.id) for c in report.cases), default=4)
+    table.add_column("case", no_wrap=True, min_width=min(widest, 40), overflow="fold")
+    table.add_column("category", overflow="fold")
+    table.add_column("crit")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
     for c in report.cases:
         style = _STYLE[c.verdict]
         table.add_row(
