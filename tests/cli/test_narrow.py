@@ -45,9 +45,9 @@ def test_stage_case_ids_are_never_cut(capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.usefixtures("narrow")
 def test_an_apply_refusal_prints_its_commands_whole(capsys: pytest.CaptureFixture[str]) -> None:
     step = f"{INSTALL} && vecpatch apply production-eu-west --to 0.8.5"
+    reason = f"pgvector 0.8.5 is not on disk: install it first ({INSTALL})"
     run = DatabaseRun("production-eu-west", "embeddings_store", "0.7.4", "0.8.5",
-                      outcome=Outcome.REFUSED, next_steps=[step],
-                      reasons=[f"pgvector 0.8.5 is not on disk: install it first ({INSTALL})"])  # fmt: skip
+                      outcome=Outcome.REFUSED, next_steps=[step], reasons=[reason])  # fmt: skip
     render_apply(ApplyResult("r-1", Outcome.REFUSED, (run,), None), "table", ())
     shown = capsys.readouterr().out
     assert "…" not in shown
