@@ -293,6 +293,7 @@ def database_rows(state: LatestState) -> list[dict[str, Any]]:
             "pg_version": seen.row.pg_version,
             "installed": seen.row.pgvector_installed,
             "on_disk": seen.row.pgvector_default,
+            "objects": dict(seen.row.facts.get("summary") or {}),
             "exposed": _exposed_ids(seen.findings),
             "severity": _worst(seen.findings),
             "kinds": kinds,
