@@ -74,6 +74,17 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return redact_dsn(text)
 
 
+def _secret_entry(key: str, value: Any) -> bool:
+    """A value that may be a secret under a secret-sounding key: text only. A count, a flag
+    or a structure under ``pass`` (a stage case tally) or ``token_count`` is not one, and
+    its nested strings are still scrubbed of known secrets and DSN passwords."""
+    if not _SECRET_KEY.search(key):
+        return False
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(isinstance(v, str | bytes) and v != "" for v in value)
+    return isinstance(value, str | bytes) and value != ""
+
+
 def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
     """Deep-redact a JSON-like payload: strings, secret-named keys, nested containers.
 
@@ -87,9 +98,7 @@ def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
         return REDACTED
     if isinstance(value, Mapping):
         return {
-            str(k): REDACTED
-            if _SECRET_KEY.search(str(k)) and v not in (None, "")
-            else redact_value(v, known)
+            str(k): REDACTED if _secret_entry(str(k), v) else redact_value(v, known)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):

@@ -18,7 +18,7 @@ from vecpatch.catalog.model import Catalog
 from vecpatch.findings import Finding
 from vecpatch.history.records import FindingRecord, ScanRecord
 from vecpatch.history.store import HistoryStore
-from vecpatch.probe.facts import TargetFacts
+from vecpatch.probe.facts import DatabaseFacts, TargetFacts
 from vecpatch.report.model import ScanReport, TargetReport
 
 
@@ -86,7 +86,9 @@ def _scan_rows(
                 facts=_failure_doc(target, probe),
             )
             continue
-        server_doc = probe.to_dict()["server"] if probe else {}
+        probe_doc = probe.to_dict() if probe else {}
+        server_doc = probe_doc.get("server") or {}
+        db_docs = {d["name"]: d for d in probe_doc.get("databases", [])}
         server_id = probe.server_id if probe and probe.server_id else None
         yield _target_row(run_id, target, server.version, server_doc, probe)
         for db in target.databases:
@@ -101,7 +103,11 @@ def _scan_rows(
                 pg_version=server.version,
                 pgvector_installed=pv.installed_version if pv else None,
                 pgvector_default=pv.default_version if pv else None,
-                facts={"server": server_doc, "database": _db_doc(probe, db.name)},
+                facts={
+                    "server": server_doc,
+                    "database": db_docs.get(db.name, {}),
+                    "summary": _summary(db.facts),
+                },
                 server_id=server_id,
             )
 
@@ -145,13 +151,17 @@ def _failure_doc(target: TargetReport, probe: TargetFacts | None) -> dict[str, o
     return doc
 
 
-def _db_doc(probe: TargetFacts | None, name: str) -> dict[str, object]:
-    if probe is None:
+def _summary(facts: DatabaseFacts | None) -> dict[str, int]:
+    """The few numbers the dashboard's database page shows (the loader reads only these
+    of a database's facts: the full document is the bulk of the history)."""
+    if facts is None:
         return {}
-    for db in probe.to_dict()["databases"]:
-        if db["name"] == name:
-            return dict(db)
-    return {}
+    return {
+        "columns": len(facts.columns),
+        "indexes": len(facts.indexes),
+        "invalid_indexes": sum(1 for i in facts.indexes if not i.valid),
+        "index_bytes": sum(i.bytes for i in facts.indexes),
+    }
 
 
 def _finding_rows(run_id: str, report: ScanReport) -> Iterator[FindingRecord]:

@@ -80,13 +80,28 @@ def test_static_report_is_self_contained(tmp_path: Path) -> None:
     with HistoryStore.open(history) as store:
         _record(store)
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(
-        app, ["report", "--since", "all", "--html", str(out), "--history", history],
-        env={"VECPATCH_TARGETS": ""}, catch_exceptions=False,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+
+    def report(*args: str) -> str:
+        result = CliRunner().invoke(
+            app, ["report", "--since", "all", "--history", history, *args],
+            env={"VECPATCH_TARGETS": ""}, catch_exceptions=False,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    report("--format", "html", "-o", str(out))
     html = out.read_text()
     assert 'id="chart-windows"' in html and 'id="chart-cadence"' in html and "<svg" in html
-    assert 'id="fleet"' in html and "CVE-2026-3172" in html
+    assert 'id="todo"' in html and 'id="databases"' in html and "CVE-2026-3172" in html
     assert not re.search(r"""(src|href)=["']https?://""", html)
-    assert "<script" not in html
+    assert "<script" not in html and "<nav" not in html
+    assert len(html) < 100_000  # the views, never a raw dump of the history
+    report("--html", str(tmp_path / "old.html"))  # the deprecated spelling still works
+    assert (tmp_path / "old.html").read_text().count("CVE-2026-3172") == html.count("CVE-2026-3172")
+    report("--format", "markdown", "-o", str(tmp_path / "r.md"))
+    md = (tmp_path / "r.md").read_text()
+    assert md.startswith("# vecpatch report") and "| CVE-2026-3172 | high | pgvector |" in md
+    report("--format", "json", "-o", str(tmp_path / "r.json"))
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["advisories"][0]["id"] == "CVE-2026-3172" and "metrics" in doc
+    assert {"actions", "servers", "databases", "targets", "runs"} <= set(doc)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from vecpatch.cli.main import app
 from vecpatch.history import HistoryStore
+from vecpatch.metrics import load_history
 from vecpatch.sandbox.testing import SandboxFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -52,6 +53,9 @@ def test_two_dsns_of_one_server_count_once(sandbox_factory: SandboxFactory, tmp_
     ids = {r.server_id for r in rows}
     assert len(ids) == 1 and next(iter(ids), "").startswith("sysid:"), ids
     databases = {r.database for r in rows if r.database is not None}
+    with HistoryStore.open(history) as store:
+        loaded = [r for r in load_history(store).scan_results if r.database is not None]
+    assert loaded and all(isinstance(r.facts["summary"]["indexes"], int) for r in loaded)
 
     result = runner.invoke(
         app, ["metrics", "--since", "all", "--format", "json", "--history", history],

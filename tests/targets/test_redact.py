@@ -72,3 +72,14 @@ def test_logging_filter_redacts_message_args_and_tracebacks(
         caplog.handler.removeFilter(flt)
     assert SENTINEL not in caplog.text
     assert "connecting with password=***" in caplog.text
+
+
+def test_counts_and_flags_under_secret_sounding_keys_are_kept() -> None:
+    from vecpatch.redact import REDACTED, redact_value
+
+    doc = {"pass": 12, "fail": 1, "password": "hunter22", "token": True, "secret": None,
+           "passwd": ["x"], "cases": {"pass": 3}}  # fmt: skip
+    cleaned = redact_value(doc)
+    assert cleaned["pass"] == 12 and cleaned["cases"] == {"pass": 3} and cleaned["token"] is True
+    assert cleaned["password"] == REDACTED and cleaned["secret"] is None
+    assert cleaned["passwd"] == REDACTED

@@ -6,6 +6,7 @@ on a sandbox-recorded history in ``tests/metrics``).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,14 +54,26 @@ def _client(store: HistoryStore, token: str | None = None) -> TestClient:
 def test_pages_and_api(store: HistoryStore) -> None:
     client = _client(store)
     page = client.get("/", headers={"accept": "text/html"})
-    assert page.status_code == 200 and 'id="fleet"' in page.text
+    assert page.status_code == 200 and 'id="todo"' in page.text
     assert "update pgvector to 0.8.2 or later" in page.text
+    assert "1 database → pgvector 0.8.2" in page.text
+    for path in ("/advisories", "/servers", "/databases", "/runs", "/advisories/CVE-2026-3172"):
+        shown = client.get(path)
+        assert shown.status_code == 200, path
+        assert "True" not in shown.text and "None" not in shown.text, path
+    listed = client.get("/advisories?severity=high&q=3172&sort=severity&order=desc").text
+    assert 'data-advisory="CVE-2026-3172"' in listed and "1 of 1 shown" in listed
+    assert "0 of 1 shown" in client.get("/advisories?severity=low").text
+    assert client.get("/advisories/CVE-0000-0000").status_code == 404
+    triage = client.get("/api/triage").json()
+    assert triage["advisories"][0]["databases"] == {"exposed": 1, "affected": 1}
     fleet = client.get("/api/fleet").json()
     assert fleet["fleet"][0]["installed"] == "0.7.4" and fleet["fleet"][0]["on_disk"] == "0.8.5"
     runs = client.get("/api/runs").json()["runs"]
     assert [r["kind"] for r in runs] == ["scan"]
     detail = client.get(f"/api/runs/{runs[0]['id']}").json()
     assert detail["run"]["summary"] == {"databases": 1}
+    assert detail["run"]["facts"] == [["databases", "1"]]
     assert detail["findings"][0]["advisory_id"] == "CVE-2026-3172"
     assert client.get(f"/runs/{runs[0]['id']}").status_code == 200
     metrics = client.get("/api/metrics").json()
@@ -139,3 +152,16 @@ def test_history_is_read_again_only_when_it_changed(store: HistoryStore) -> None
     assert third.data is not first.data and len(third.data.scan_results) == 2
     window = third.metrics.vulnerability_window.windows[0]
     assert window.closed_at == T0 + timedelta(days=1) and window.closed_by == "fixed"
+
+
+def test_serve_on_a_busy_port_is_a_usage_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        args = ["serve", "--port", str(port), "--history", f"sqlite:///{tmp_path / 'h.db'}"]
+        result = CliRunner().invoke(cli_app, args)
+    assert isinstance(result.exception, UsageError)
+    assert int(result.exception.exit_code) == 2
+    assert f"127.0.0.1:{port}: the port is in use" in result.exception.message
+    assert "serving" not in result.output

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind
-from vecpatch.cli.console import err, info, out, redacting_filter
+from vecpatch.cli.console import err, info, out, redacting_filter, verbosity
 from vecpatch.cli.options import Fleet, duration, expand, fleet_options
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import gather
@@ -49,7 +49,9 @@ BackupDirOpt = Annotated[Path | None, typer.Option("--backup-dir", help="Backups
 IHaveABackupOpt = Annotated[bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")]
 NowOpt = Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")]
 LockTimeoutOpt = Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")]
-StatementTimeoutOpt = Annotated[str, typer.Option("--statement-timeout")]
+StatementTimeoutOpt = Annotated[
+    str, typer.Option("--statement-timeout", help="Longest one statement may run.")
+]
 RetryBudgetOpt = Annotated[str, typer.Option("--retry-budget", help="Lock retries.")]
 ReconnectStaleOpt = Annotated[
     bool, typer.Option("--reconnect-stale", help="Terminate sessions older than the update.")
@@ -84,12 +86,34 @@ class CliUi:
         info(message)
 
     def confirm(self, target: str, summary: str) -> bool:
-        err.print(f"About to update [bold]{target}[/]: {summary}")
+        err.print(f"About to update {target}: {summary}", markup=False, highlight=False)
         try:
-            typed = typer.prompt("Type the target's name to go on", default="", err=True)
+            typed = typer.prompt(
+                f"Type {target} to go on (anything else stops)",
+                default="",
+                show_default=False,
+                err=True,
+            )
         except typer.Abort:  # Ctrl-C or end of input at the prompt: not confirmed
             return False
         return bool(typed == target)
+
+
+class CliProgress:
+    """:class:`~vecpatch.apply.progress.StepProgress` on stderr: one line per step as it
+    ends, and the soak's countdown on one line rewritten in place (a terminal only)."""
+
+    def started(self, where: str, step: str) -> None:
+        info(f"{where}: {step}…")
+
+    def finished(self, where: str, step: str, outcome: str, seconds: float) -> None:
+        info(f"{where}: {step} {outcome} ({seconds:.1f} s)")
+
+    def soaking(self, where: str, left: float, total: float) -> None:
+        if err.is_terminal and not verbosity.quiet:
+            end = "\n" if left <= 0 else "\r"
+            err.print(f"{where}: soak {left:4.0f} s of {total:.0f} s left", end=end,
+                      markup=False, highlight=False)  # fmt: skip
 
 
 History = Annotated[
@@ -228,18 +252,30 @@ def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> Non
         }
         typer.echo(redact_text(json.dumps(doc, indent=2, default=str), secrets))
         return
-    table = Table("target", "database", "from", "to", "outcome", "why / next", box=None)
+    table = Table(box=None)
+    for name in ("target", "database"):
+        table.add_column(name, no_wrap=True, overflow="fold")
+    for name in ("from", "to", "outcome"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
+    steps: list[tuple[str, str]] = []
     for d in result.databases:
-        why = [*d.reasons, *d.warnings, *(f"next: {s}" for s in d.next_steps)]
+        why = [*d.reasons, *d.warnings]
+        if d.next_steps:
+            why.append(f"next: see below ({len(d.next_steps)})")
         table.add_row(
             Text(d.target), Text(d.database), d.installed or "-", d.to or "-", d.outcome.value,
             Text(redact_text("\n".join(why), secrets)),
         )  # fmt: skip
+        steps += [(f"{d.target}/{d.database}", redact_text(s, secrets)) for s in d.next_steps]
     out.print(table)
+    # commands below the table, whole: a terminal wraps them, a table column would cut them
+    for where, step in steps:
+        out.print(f"next for {where}: {step}", markup=False, highlight=False, soft_wrap=True)
     for note in result.notes:
         err.print(Text.assemble(("note: ", "yellow"), redact_text(note, secrets)))
-    where = result.evidence_dir or "not written (see the notes)"
-    info(f"run {result.run_id}: {result.outcome.value}; evidence in {where}")
+    evidence = result.evidence_dir or "not written (see the notes)"
+    info(f"run {result.run_id}: {result.outcome.value}; evidence in {evidence}")
 
 
 def rollback(

@@ -212,12 +212,20 @@ def rollout(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the schedule only.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Required to change targets.")] = False,
     now: Annotated[bool, typer.Option("--now", help="Ignore maintenance windows.")] = False,
-    backup: Annotated[BackupKind, typer.Option("--backup")] = BackupKind.PG_DUMP,
-    backup_dir: Annotated[Path | None, typer.Option("--backup-dir")] = None,
-    i_have_a_backup: Annotated[bool, typer.Option("--i-have-a-backup")] = False,
+    backup: Annotated[
+        BackupKind, typer.Option("--backup", help="Backup before each update.")
+    ] = BackupKind.PG_DUMP,
+    backup_dir: Annotated[
+        Path | None, typer.Option("--backup-dir", help="Backups go here.")
+    ] = None,
+    i_have_a_backup: Annotated[
+        bool, typer.Option("--i-have-a-backup", help="Allow --backup none.")
+    ] = False,
     soak: Annotated[str, typer.Option("--soak", help="apply's post-commit soak.")] = "120s",
-    evidence_dir: Annotated[Path | None, typer.Option("--evidence-dir")] = None,
-    pg_bin: Annotated[Path | None, typer.Option("--pg-bin")] = None,
+    evidence_dir: Annotated[
+        Path | None, typer.Option("--evidence-dir", help="Evidence goes here.")
+    ] = None,
+    pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
     history: History = None,
     notify: NotifyOpt = [],  # noqa: B006
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
@@ -353,7 +361,7 @@ def migration_cmd(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write into this migrations folder.")
     ] = None,
-    lock_timeout: Annotated[str, typer.Option("--lock-timeout")] = "2s",
+    lock_timeout: Annotated[str, typer.Option("--lock-timeout", help="Per attempt.")] = "2s",
     revision: Annotated[str | None, typer.Option("--revision", help="Alembic revision id.")] = None,
     revises: Annotated[str | None, typer.Option("--revises", help="Alembic down_revision.")] = None,
 ) -> None:
@@ -449,7 +457,9 @@ def worker(
     ] = None,
     history: History = None,
     burst: Annotated[bool, typer.Option("--burst", help="Exit once the queue is empty.")] = False,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Jobs at once.")
+    ] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Worker name in the queue.")] = None,
     allow_job_commands: Annotated[
         bool,

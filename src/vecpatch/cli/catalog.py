@@ -268,9 +268,15 @@ def check(
     extension: Annotated[list[str], typer.Option("--extension", help="Installed extension")] = [],  # noqa: B006
     language: Annotated[list[str], typer.Option("--language", help="Installed language")] = [],  # noqa: B006
     setting: Annotated[list[str], typer.Option("--setting", help="NAME=VALUE")] = [],  # noqa: B006
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on")] = FailOn.HIGH,
-    ignore_file: Annotated[Path | None, typer.Option("--ignore-file")] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.TABLE,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 at or above this severity.")
+    ] = FailOn.HIGH,
+    ignore_file: Annotated[
+        Path | None, typer.Option("--ignore-file", help="Accepted risks (TOML).")
+    ] = None,
     target: Annotated[str, typer.Option("--target", help="Name for ignore patterns")] = "what-if",
     now: NowOpt = None,
 ) -> None:

@@ -55,6 +55,19 @@ app.add_typer(targets.app, name="targets")
 app.add_typer(sandbox.app, name="sandbox")
 
 
+def _plain_help(group: typer.Typer) -> None:
+    """Help in the ecosystem's plain form, for every command group: flags shown as flags
+    (``-y, --yes``, never ``--yes <bool>``), and brackets in help text printed as written
+    (Rich markup would swallow ``[settings.metrics]``)."""
+    group.rich_markup_mode = None
+    for info in group.registered_groups:
+        if info.typer_instance is not None:
+            _plain_help(info.typer_instance)
+
+
+_plain_help(app)
+
+
 def run() -> None:
     """Console-script entry: map vecpatch errors to one message and their exit code."""
     try:

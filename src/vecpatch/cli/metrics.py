@@ -5,7 +5,9 @@ Commands only parse, call the core (``vecpatch.metrics``, ``vecpatch.web``) and 
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -95,7 +97,9 @@ def source(
 def metrics(
     since: Since = "30d",
     env: Env = None,
-    fmt: Annotated[MetricsFormat, typer.Option("--format", "-f")] = MetricsFormat.table,
+    fmt: Annotated[
+        MetricsFormat, typer.Option("--format", "-f", help="table, json or markdown.")
+    ] = MetricsFormat.table,
     history: History = None,
     targets_file: TargetsOpt = None,
     objective: Setting = None,
@@ -119,24 +123,45 @@ def metrics(
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
+class ReportFormat(StrEnum):
+    html = "html"
+    markdown = "markdown"
+    json = "json"
+
+
 def report(
-    html: Annotated[Path, typer.Option("--html", help="Write a static HTML report here.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="html, markdown or json.")
+    ] = ReportFormat.html,
+    html: Annotated[
+        Path | None, typer.Option("--html", hidden=True, help="Deprecated: --format html -o.")
+    ] = None,
     since: Since = "30d",
     env: Env = None,
     history: History = None,
     targets_file: TargetsOpt = None,
     objective: Setting = None,
 ) -> None:
-    """A static HTML report for a period: metrics, fleet and charts, no external assets."""
+    """The dashboard's views as one self-contained file: what needs doing now, advisories,
+    servers, databases, runs and the measures with their charts (no external assets)."""
     from vecpatch.history.store import HistoryStore
     from vecpatch.web.app import templates
-    from vecpatch.web.views import dashboard_context
+    from vecpatch.web.report import ReportFormat as Format
+    from vecpatch.web.report import render_report
 
+    if html is not None:
+        output, fmt = html, ReportFormat.html
+    if output is None:
+        raise UsageError(
+            "report needs -o FILE", hint="e.g. vecpatch report --format html -o r.html"
+        )
     with HistoryStore.open(history) as store:
         snap = source(store, since, env, objectives(targets_file, objective)).snapshot()
-    page = templates().get_template("report.html").render(**dashboard_context(snap))
-    atomic_write(html, page)
-    info(f"wrote the report to {html}")
+    atomic_write(output, render_report(snap, Format(fmt.value), templates()))
+    info(f"wrote the {fmt.value} report to {output}")
 
 
 def read_token(path: Path | None, host: str) -> str | None:
@@ -161,7 +186,9 @@ def read_token(path: Path | None, host: str) -> str | None:
 
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = DEFAULT_PORT,
     token_file: Annotated[
         Path | None, typer.Option("--token-file", help="Bearer token required on every request.")
     ] = None,
@@ -196,9 +223,32 @@ def serve(
     allowed = served_names(host, allowed_host or ())
     with HistoryStore.open(history) as store:
         src = source(store, since, env, objectives(targets_file, objective))
-        info(f"serving {store.url} on http://{host}:{port}/ (read-only)")
         web = create_app(WebSettings(src, token, allowed))
-        uvicorn.run(web, host=host, port=port, log_level="warning")
+        sock = listen(host, port)
+        info(f"serving {store.url} on http://{host}:{port}/ (read-only)")
+        config = uvicorn.Config(web, log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says "serving": a port in use (another
+    ``vecpatch serve``?) or an address this machine does not have is a usage error (exit 2)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        raise UsageError(
+            f"cannot listen on {host}:{port}: "
+            + ("the port is in use" if busy else (exc.strerror or str(exc))),
+            hint="pick another --port, or stop what uses it" if busy else "check --host",
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 incident_app = typer.Typer(help="Record production incidents (attributed to advisories or not).")
@@ -218,9 +268,11 @@ def _when(text: str | None) -> datetime | None:
 def incident_add(
     title: Annotated[str, typer.Argument(help="What happened.")],
     advisory: Annotated[str | None, typer.Option("--advisory", help="Advisory id.")] = None,
-    target: Annotated[str | None, typer.Option("--target")] = None,
-    database: Annotated[str | None, typer.Option("--database")] = None,
-    cause: Annotated[str | None, typer.Option("--cause")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Target it happened on.")] = None,
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database it happened in.")
+    ] = None,
+    cause: Annotated[str | None, typer.Option("--cause", help="What caused it, if known.")] = None,
     opened_at: Annotated[str | None, typer.Option("--opened-at", help="ISO time.")] = None,
     history: History = None,
 ) -> None:
@@ -238,7 +290,9 @@ def incident_add(
 @incident_app.command("list")
 def incident_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
-    fmt: Annotated[MetricsFormat, typer.Option("--format", "-f")] = MetricsFormat.table,
+    fmt: Annotated[
+        MetricsFormat, typer.Option("--format", "-f", help="table, json or markdown.")
+    ] = MetricsFormat.table,
     history: History = None,
 ) -> None:
     """Incidents, oldest first."""

@@ -101,7 +101,9 @@ def stage_settings(
     perf_queries: Annotated[
         int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
     ] = None,
-    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
+    no_drill: Annotated[
+        bool, typer.Option("--no-rollback-drill", help="Skip the restore drill.")
+    ] = False,
 ) -> StageOptions:
     """stage's settings; ``vecpatch stage`` and ``vecpatch worker enqueue-stage`` both take
     them (see :func:`~vecpatch.cli.options.expand`), so a queued stage reads them alike."""
@@ -127,12 +129,16 @@ def stage(
         str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
     ] = None,
     pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
-    sample_rows: Annotated[int, typer.Option("--sample-rows", min=1)] = 100_000,
+    sample_rows: Annotated[
+        int, typer.Option("--sample-rows", min=1, help="Rows per vector table in the clone.")
+    ] = 100_000,
     keep_clone: Annotated[bool, typer.Option("--keep-clone", help="Keep the clone.")] = False,
     history: Annotated[
         str | None, typer.Option("--history", envvar="VECPATCH_HISTORY", help="History store.")
     ] = None,
-    fmt: Annotated[StageFormat, typer.Option("--format", "-f")] = StageFormat.TABLE,
+    fmt: Annotated[
+        StageFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = StageFormat.TABLE,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here.")] = None,
 ) -> None:
     """Stage the planned update (baseline, update, after, compare, rollback drill).
@@ -160,7 +166,13 @@ def _emit(report: StageReport, fmt: StageFormat, output: Path | None) -> None:
 
 def render_table(report: StageReport) -> None:
     """The console summary: every case, then the verdict line."""
-    table = Table("case", "category", "crit", "verdict", "why", box=None, header_style="bold")
+    table = Table(box=None, header_style="bold")
+    widest = max((len(c.id) for c in report.cases), default=4)
+    table.add_column("case", no_wrap=True, min_width=min(widest, 40), overflow="fold")
+    table.add_column("category", overflow="fold")
+    table.add_column("crit")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
     for c in report.cases:
         style = _STYLE[c.verdict]
         table.add_row(

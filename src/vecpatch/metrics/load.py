@@ -51,12 +51,25 @@ def release_dates(catalog: Catalog | None) -> dict[str, Any]:
 
 def _scan_rows(store: HistoryStore) -> tuple[ScanRecord, ...]:
     """Scan rows without the per-database facts (the bulk of the table, and no metric reads
-    them); a target-level row keeps its facts (the databases present on the server)."""
+    them) but with their ``summary`` (counts the database page shows); a target-level row
+    keeps its facts (the databases present on the server)."""
     s = t.scan_results
     facts = case((s.c.database.is_(None), s.c.facts), else_=null()).label("facts")
+    summary = case((s.c.database.is_not(None), s.c.facts["summary"]), else_=null())
     columns = [c for c in s.c if c.name != "facts"]
-    rows = _rows(store, ScanRecord, select(*columns, facts).order_by(s.c.id))
-    return tuple(r if r.facts is not None else replace(r, facts={}) for r in rows)
+    query = select(*columns, facts, summary.label("summary")).order_by(s.c.id)
+    names = {f.name for f in fields(ScanRecord)}
+    with store.engine.connect() as conn:
+        result = conn.execute(query).mappings().all()
+    rows = []
+    for row in result:
+        record = ScanRecord(**{k: v for k, v in row.items() if k in names and k != "facts"})
+        if row["facts"] is not None:
+            record = replace(record, facts=row["facts"])
+        elif isinstance(row["summary"], dict):
+            record = replace(record, facts={"summary": row["summary"]})
+        rows.append(record)
+    return tuple(rows)
 
 
 def load_history(store: HistoryStore, catalog: Catalog | None = None) -> HistoryData:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import platform
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -29,46 +28,15 @@ from vecpatch import __version__
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.staleness import catalog_age
 from vecpatch.findings import SEVERITY_ORDER
-from vecpatch.history.records import FindingRecord, ScanRecord
+from vecpatch.history.records import FindingRecord
 from vecpatch.metrics.compute import METRIC_KEYS, Metrics
 from vecpatch.metrics.data import HistoryData, Period
-from vecpatch.metrics.scans import ScanView, is_exposure, latest_servers, latest_views, scan_views
+from vecpatch.metrics.scans import LatestState, Seen, is_exposure, latest_state
 from vecpatch.metrics.success import production_update_success_rate
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SEVERITIES = (*reversed(SEVERITY_ORDER[1:]), "unknown")
 """critical, high, medium, low, unknown: every severity series exists, zero or not."""
-
-
-@dataclass(frozen=True)
-class _Latest:
-    """The latest view of every database and server, and of every target by name."""
-
-    databases: list[tuple[str, ScanRecord, list[FindingRecord]]]
-    """(target, row, the database's own findings)"""
-    servers: list[tuple[str, ScanRecord, list[FindingRecord]]]
-    """(target speaking for the server, its row, server-level findings)"""
-    targets: dict[str, tuple[ScanView, ScanRecord]]
-    """target name -> its latest scan and target-level row (reachable or not)"""
-
-
-def _latest(data: HistoryData, metrics: Metrics) -> _Latest:
-    views = scan_views(data, metrics.scope)
-    dbs = [
-        (row.target, row, view.findings.get(key, []))
-        for key, (view, row) in sorted(latest_views(views).items())
-    ]
-    servers = [
-        (view.servers[s].target, view.servers[s], view.server_findings.get(s, []))
-        for s, view in sorted(latest_servers(views).items())
-    ]
-    targets: dict[str, tuple[ScanView, ScanRecord]] = {}
-    for view in views:
-        for server, row in view.servers.items():
-            for target, alias_of in view.aliases.items():
-                if alias_of == server:
-                    targets[target] = (view, row)
-    return _Latest(dbs, servers, targets)
 
 
 def _severity(f: FindingRecord) -> str:
@@ -80,7 +48,7 @@ def _severity(f: FindingRecord) -> str:
     return f.severity or "unknown"
 
 
-def _findings(latest: _Latest) -> Metric:
+def _findings(latest: LatestState) -> Metric:
     family = GaugeMetricFamily(
         "vecpatch_findings",
         "Unmuted findings in the latest scan of each database and server, by kind, severity, "
@@ -89,8 +57,8 @@ def _findings(latest: _Latest) -> Metric:
     )
     counts: Counter[tuple[str, str, str, str]] = Counter()
     for level, rows in (("database", latest.databases), ("server", latest.servers)):
-        for _target, _row, findings in rows:
-            for f in findings:
+        for seen in rows:
+            for f in seen.findings:
                 if not f.muted:
                     counts[(f.kind, _severity(f), level, "true" if f.exposed else "false")] += 1
     for labels, n in sorted(counts.items()):
@@ -103,9 +71,9 @@ def _worst(findings: list[FindingRecord]) -> str | None:
     return next((s for s in SEVERITIES if s in exposed), None)
 
 
-def _exposure(latest: _Latest) -> Iterator[Metric]:
+def _exposure(latest: LatestState) -> Iterator[Metric]:
     for level, rows in (("databases", latest.databases), ("servers", latest.servers)):
-        counts = Counter(_worst(findings) for _t, _r, findings in rows)
+        counts = Counter(_worst(seen.findings) for seen in rows)
         family = GaugeMetricFamily(
             f"vecpatch_exposed_{level}",
             f"{level.capitalize()} exposed now to a known advisory of their own, by the "
@@ -120,7 +88,7 @@ def _exposure(latest: _Latest) -> Iterator[Metric]:
         )
 
 
-def _advisories(latest: _Latest, metrics: Metrics) -> Iterator[Metric]:
+def _advisories(latest: LatestState, metrics: Metrics) -> Iterator[Metric]:
     """Per advisory: where it applies and where it is exposed, by level; its longest open
     window."""
     affected = GaugeMetricFamily(
@@ -135,8 +103,8 @@ def _advisories(latest: _Latest, metrics: Metrics) -> Iterator[Metric]:
     )
     counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for level, rows in (("database", latest.databases), ("server", latest.servers)):
-        for _target, _row, findings in rows:
-            for f in findings:
+        for seen in rows:
+            for f in seen.findings:
                 if f.kind == "VULNERABLE" and f.affected and f.advisory_id and not f.muted:
                     entry = counts[(f.advisory_id, _severity(f), level)]
                     entry[0] += 1
@@ -172,7 +140,7 @@ def _advisories(latest: _Latest, metrics: Metrics) -> Iterator[Metric]:
     yield windows
 
 
-def _targets(latest: _Latest) -> Iterator[Metric]:
+def _targets(latest: LatestState) -> Iterator[Metric]:
     """Per target: up, why not, when and how long its latest scan, its databases."""
     up = GaugeMetricFamily(
         "vecpatch_target_up",
@@ -206,20 +174,21 @@ def _targets(latest: _Latest) -> Iterator[Metric]:
     yield from (up, down, when, took)
 
 
-def _pgvector(latest: _Latest) -> Metric:
+def _pgvector(latest: LatestState) -> Metric:
     family = GaugeMetricFamily(
         "vecpatch_pgvector_databases",
         'Databases per target by pgvector version installed ("none": not installed) and '
         'the version on disk ("none": no package).',
         labels=["target", "installed", "on_disk"],
     )
-    counts = Counter(
-        (target, row.pgvector_installed or "none", row.pgvector_default or "none")
-        for target, row, _f in latest.databases
-    )
+    counts = Counter(_versions(seen) for seen in latest.databases)
     for labels, n in sorted(counts.items()):
         family.add_metric(list(labels), n)
     return family
+
+
+def _versions(seen: Seen) -> tuple[str, str, str]:
+    return (seen.target, seen.row.pgvector_installed or "none", seen.row.pgvector_default or "none")
 
 
 def _cadence(metrics: Metrics) -> Metric:
@@ -315,7 +284,7 @@ class HistoryCollector(Collector):
         self.catalog = catalog
 
     def collect(self) -> Iterator[Metric]:
-        latest = _latest(self.data, self.metrics)
+        latest = latest_state(self.data, self.metrics.scope)
         yield from _about(self.data, self.catalog, self.metrics.period.until)
         yield from _targets(latest)
         yield _pgvector(latest)

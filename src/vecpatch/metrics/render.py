@@ -15,7 +15,7 @@ TITLES = {
     "production_update_success_rate": "Production update success rate",
     "vulnerability_window": "Vulnerability window",
     "security_incidents": "Security incidents (known advisories)",
-    "exposure": "Databases exposed now",
+    "exposure": "Exposed now: databases (servers)",
 }
 
 
@@ -32,6 +32,7 @@ def headline(metrics: Metrics) -> list[dict[str, Any]]:
     doc = metrics.to_dict()
     cadence = doc["update_cadence"]["value"]
     window = doc["vulnerability_window"]
+    servers = doc["exposure"]["servers"]
     values = {
         "update_cadence": f"median {_days(cadence['all']['median'])}, "
         f"p90 {_days(cadence['all']['p90'])}",
@@ -39,7 +40,8 @@ def headline(metrics: Metrics) -> list[dict[str, Any]]:
         "production_update_success_rate": _ratio(doc["production_update_success_rate"]["value"]),
         "vulnerability_window": f"max {_days(window['value']['max'])}, {window['open']} open",
         "security_incidents": str(doc["security_incidents"]["value"]),
-        "exposure": f"{doc['exposure']['value']} of {doc['exposure']['databases']}",
+        "exposure": f"{doc['exposure']['value']} of {doc['exposure']['databases']}"
+        f" (servers {servers['value']} of {servers['total']})",
     }
     targets = {
         "update_cadence": f"security ≤ {metrics.objectives.security_days:g} d, "

@@ -82,8 +82,22 @@ def _aliases(rows: list[ScanRecord]) -> tuple[dict[str, str], dict[str, str]]:
     return servers, speaker
 
 
+_MEMO: list[tuple[HistoryData, Scope, list[ScanView]]] = []
+"""The last result: every metric, page and scrape of one snapshot reads the same views
+(they are never changed once built)."""
+
+
 def scan_views(data: HistoryData, scope: Scope = ALL) -> list[ScanView]:
     """Every scan run in *scope*, oldest first, keyed by server identity."""
+    for seen, seen_scope, views in _MEMO:
+        if seen is data and seen_scope == scope:
+            return views
+    views = _scan_views(data, scope)
+    _MEMO[:] = [(data, scope, views)]
+    return views
+
+
+def _scan_views(data: HistoryData, scope: Scope) -> list[ScanView]:
     environments = data.target_environments()
     rows_by_run: dict[str, list[ScanRecord]] = defaultdict(list)
     for row in data.scan_results:
@@ -159,3 +173,48 @@ def latest_views(views: list[ScanView]) -> dict[DbKey, tuple[ScanView, ScanRecor
             for key in [k for k in latest if view.dropped(k)]:
                 del latest[key]
     return latest
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One database (``database`` set) or server (``database`` None) at its latest scan."""
+
+    server: str
+    database: str | None
+    target: str
+    """The target name that reached it in that scan (the first by name, for aliases)."""
+    view: ScanView
+    row: ScanRecord
+    findings: list[FindingRecord]
+    """Its own findings only: a server's are PostgreSQL-level, a database's pgvector-level."""
+
+
+@dataclass(frozen=True)
+class LatestState:
+    """The fleet now: every database and server at its latest scan, and every target's
+    latest target-level row (reachable or not)."""
+
+    databases: list[Seen]
+    servers: list[Seen]
+    targets: dict[str, tuple[ScanView, ScanRecord]]
+
+
+def latest_state(data: HistoryData, scope: Scope = ALL) -> LatestState:
+    views = scan_views(data, scope)
+    dbs = [
+        Seen(key[0], key[1], row.target, view, row, view.findings.get(key, []))
+        for key, (view, row) in sorted(latest_views(views).items())
+    ]
+    servers = [
+        Seen(
+            s, None, view.servers[s].target, view, view.servers[s], view.server_findings.get(s, [])
+        )
+        for s, view in sorted(latest_servers(views).items())
+    ]
+    targets: dict[str, tuple[ScanView, ScanRecord]] = {}
+    for view in views:
+        for server, row in view.servers.items():
+            for target, alias_of in view.aliases.items():
+                if alias_of == server:
+                    targets[target] = (view, row)
+    return LatestState(dbs, servers, targets)

@@ -112,7 +112,8 @@ def _observed(view: ScanView) -> Iterator[tuple[Subject, str, list[FindingRecord
 
 def vulnerability_windows(data: HistoryData, until: datetime, scope: Scope = ALL) -> list[Window]:
     """Every window in the history (in *scope*), open ones counted up to *until*."""
-    open_: dict[tuple[str, str | None, str], _Open] = {}
+    open_: dict[Subject, dict[str, _Open]] = {}
+    """Open windows by database or server, then advisory."""
     scans: dict[Subject, int] = {}
     """How many scans reached each database or server so far."""
     showing: dict[tuple[str, str | None, str], int] = {}
@@ -120,23 +121,28 @@ def vulnerability_windows(data: HistoryData, until: datetime, scope: Scope = ALL
     done: list[Window] = []
     for view in scan_views(data, scope):
         for key in [k for k in scans if k[1] is not None and view.dropped((k[0], k[1]))]:
-            for wkey in [w for w in open_ if w[:2] == key]:
-                done.append(_window(wkey, open_.pop(wkey), view.at, "dropped"))
+            for adv, state in open_.pop(key, {}).items():
+                done.append(_window((*key, adv), state, view.at, "dropped"))
             # gone: were a database of that name seen again, it was not vulnerable before
             scans[key] += 1
         for key, target, findings in _observed(view):
             shown = {f.advisory_id: f for f in findings if is_exposure(f) and f.advisory_id}
+            current = open_.setdefault(key, {})
             for adv, finding in shown.items():
                 wkey = (*key, adv)
-                if wkey not in open_ and finding.fix_version:
+                if adv not in current and finding.fix_version:
                     clean_before = scans.get(key, 0) > showing.get(wkey, 0)
                     start = min(_start(finding, view.at, clean_before, data), view.at)
-                    open_[wkey] = _Open(start, view.at, finding.severity, target)
+                    current[adv] = _Open(start, view.at, finding.severity, target)
                 showing[wkey] = showing.get(wkey, 0) + 1
-            for wkey in [w for w in open_ if w[:2] == key and w[2] not in shown]:
-                done.append(_window(wkey, open_.pop(wkey), view.at, "fixed"))
+            for adv in [a for a in current if a not in shown]:
+                done.append(_window((*key, adv), current.pop(adv), view.at, "fixed"))
             scans[key] = scans.get(key, 0) + 1
-    done += [_window(wkey, state, None, None, until) for wkey, state in open_.items()]
+    done += [
+        _window((*key, adv), state, None, None, until)
+        for key, states in open_.items()
+        for adv, state in states.items()
+    ]
     return sorted(done, key=lambda w: (w.opened_at, w.server, w.database or "", w.advisory_id))
 
 

@@ -21,9 +21,11 @@ from vecpatch.metrics.prometheus import CONTENT_TYPE, exposition
 from vecpatch.web.errors import NotFound, WebError, error_response
 from vecpatch.web.guard import Guard
 from vecpatch.web.hosts import LOOPBACK_NAMES, HostCheck
+from vecpatch.web.humane import FILTERS
+from vecpatch.web.pages import PAGES, list_context, run_list
 from vecpatch.web.runs import run_detail
 from vecpatch.web.source import HistorySource
-from vecpatch.web.views import dashboard_context, run_row
+from vecpatch.web.views import common, overview_context, run_row
 
 READ = ["GET", "HEAD"]
 
@@ -33,7 +35,7 @@ def templates() -> Environment:
         loader=PackageLoader("vecpatch.web", "templates"),
         autoescape=select_autoescape(["html"]),
     )
-    env.filters["days"] = lambda s: "–" if s is None else f"{float(s) / 86400:.1f}"
+    env.filters.update(FILTERS)
     return env
 
 
@@ -77,15 +79,43 @@ def create_app(settings: WebSettings) -> FastAPI:
     )
     _handlers(app, env)
 
+    def render(name: str, page: str, **context: Any) -> HTMLResponse:
+        body = env.get_template(name).render(page=page, base="/", static=False, **context)
+        return HTMLResponse(body)
+
     @app.api_route("/", methods=READ, response_class=HTMLResponse)
-    def dashboard() -> HTMLResponse:
-        context = dashboard_context(source.snapshot())
-        return HTMLResponse(env.get_template("dashboard.html").render(**context))
+    def overview() -> HTMLResponse:
+        return render("overview.html", "Overview", **overview_context(source.snapshot()))
+
+    @app.api_route("/advisories/{advisory_id}", methods=READ, response_class=HTMLResponse)
+    def advisory(advisory_id: str) -> HTMLResponse:
+        snap = source.snapshot()
+        found = next((a for a in snap.triage.advisories if a.id == advisory_id), None)
+        if found is None:
+            raise NotFound(f"no advisory {advisory_id} affects a scanned database or server")
+        return render("advisory.html", "Advisories", a=found.to_dict(), **common(snap))
+
+    def listing_page(name: str) -> Any:
+        def page(request: Request) -> HTMLResponse:
+            snap = source.snapshot()
+            context = list_context(name, snap, dict(request.query_params))
+            return render(f"{name}.html", PAGES[name].title, **context)
+
+        return page
+
+    for name in ("advisories", "servers", "databases"):
+        app.add_api_route(f"/{name}", listing_page(name), methods=READ, response_class=HTMLResponse)
+
+    @app.api_route("/runs", methods=READ, response_class=HTMLResponse)
+    def runs_page(request: Request) -> HTMLResponse:
+        snap = source.snapshot()
+        context = run_list(snap, source.store.runs(), dict(request.query_params))
+        return render("runs.html", "Runs", **context)
 
     @app.api_route("/runs/{run_id}", methods=READ, response_class=HTMLResponse)
     def run_page(run_id: str) -> HTMLResponse:
         detail = run_detail(source.store, _run_or_404(source, run_id))
-        return HTMLResponse(env.get_template("run.html").render(**detail))
+        return render("run.html", "Runs", **common(source.snapshot()), **detail)
 
     @app.api_route("/metrics", methods=READ)
     def prometheus() -> Response:
@@ -98,6 +128,12 @@ def create_app(settings: WebSettings) -> FastAPI:
         snap = source.snapshot()
         rows = [r.to_dict() for r in snap.metrics.exposure.rows]
         return JSONResponse({"ok": True, "generated_at": snap.now.isoformat(), "fleet": rows})
+
+    @app.api_route("/api/triage", methods=READ)
+    def api_triage() -> JSONResponse:
+        snap = source.snapshot()
+        return JSONResponse({"ok": True, "generated_at": snap.now.isoformat(),
+                             **snap.triage.to_dict()})  # fmt: skip
 
     @app.api_route("/api/metrics", methods=READ)
     def api_metrics() -> JSONResponse:

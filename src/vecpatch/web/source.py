@@ -57,8 +57,7 @@ class HistorySource:
             period = Period(until=now, since=parse_since(self.since, now))
             metrics = compute_metrics(cached.data, period, self.objectives, self.scope)
             cached.metrics = {minute: (now, metrics)}
-        computed_at, metrics = cached.metrics[minute]
-        return Snapshot(cached.data, metrics, computed_at, self.store.url)
+        return cached.snapshot(minute, self.store.url, self.catalog)
 
 
 @dataclass
@@ -70,5 +69,15 @@ class _Cached:
     loaded: float = field(default_factory=time.monotonic)
     metrics: dict[datetime, tuple[datetime, Metrics]] = field(default_factory=dict)
 
+    snapshots: dict[datetime, Snapshot] = field(default_factory=dict)
+    """One snapshot per metrics minute, so its triage rows are computed once for every
+    page and scrape of that minute."""
+
     def age(self) -> float:
         return time.monotonic() - self.loaded
+
+    def snapshot(self, minute: datetime, history: str, catalog: Catalog | None) -> Snapshot:
+        computed_at, metrics = self.metrics[minute]
+        if minute not in self.snapshots:
+            self.snapshots = {minute: Snapshot(self.data, metrics, computed_at, history, catalog)}
+        return self.snapshots[minute]
