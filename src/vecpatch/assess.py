@@ -49,6 +49,7 @@ def assess_target(
         databases=(),
         failure=facts.failure,
         tags=facts.tags,
+        host_facts=facts.host_facts,
     )
     if facts.failure is not None or facts.server is None:
         failure = facts.failure or Failure(FailureKind.UNREACHABLE, "no server facts")
