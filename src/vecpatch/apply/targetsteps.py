@@ -1,9 +1,11 @@
 """Target-level operator steps that must come before ``ALTER EXTENSION``, in this order.
 
-1. PostgreSQL minor update (new binaries + restart): apply never restarts a server
-   itself; it runs ``--pg-minor-hook`` when configured, else reports the step as a
-   required operator step. 2. The package step (the new ``vector.so`` and scripts on
-   disk) through the target's package hook. After either, the target is probed and
+1. PostgreSQL minor update (new binaries + restart): it runs ``--pg-minor-hook`` or the
+   target's built-in ``driver`` (the plan's exact install and restart commands through
+   ``host_command``), else reports the step as a required operator step. 2. The package
+   step (the new ``vector.so`` and scripts on disk) through the target's package hook or
+   driver. After either, what was asked is checked (server version, ``default_version``):
+   another version than asked is recorded and shown; then the target is probed and
    planned again, so the extension step works from what is really there now.
 """
 
