@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
 """Rebuild the bundled catalog snapshot from a directory of shared data files.
 
-Usage: build_snapshot.py DATA_DIR [--out DIR] [--generated-at ISO]
+Usage: build_snapshot.py DATA_DIR [--out DIR] [--generated-at ISO] [--distro-file F ...]
 
 DATA_DIR holds pgvector_releases.json, postgres_minors.json and advisories.json.
+Each ``--distro-file`` is a ``.deb``, a ``changelog.Debian[.gz]`` or ``[DISTRO:]SUITE=Packages``
+file (see ``vecpatch.catalog.sources.debian.DistroFiles``); their facts are merged
+in with their source named. The bundled snapshot is built with::
+
+    scripts/build_snapshot.py /work/shared/data --generated-at 2026-12-02T00:00:00+00:00 \
+        $(scripts/distro_inputs.sh tests/catalog/data/distro)
+
 The output defaults to the package's data/catalog folder; a sha256 manifest is
 written next to the snapshot so every load can detect tampering.
 """
@@ -13,18 +20,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from vecpatch.catalog.build import document_from_shared
-from vecpatch.catalog.document import catalog_from_document
+from vecpatch.catalog.document import Document, catalog_from_document, merge_documents
 from vecpatch.catalog.snapshot import snapshot_dir, write_snapshot
+from vecpatch.catalog.sources.debian import DistroFiles
+from vecpatch.catalog.sources.http import FeedClient
+from vecpatch.catalog.sources.interface import SkippedSource
+from vecpatch.catalog.update import fragment_from_result
+
+
+def _with_distro(doc: Document, paths: list[str], now: datetime) -> Document:
+    result = DistroFiles(paths).fetch(FeedClient(), catalog_from_document(doc))
+    if isinstance(result, SkippedSource):
+        raise SystemExit(f"distro files: {result.reason}")
+    fragment, notes = fragment_from_result(result, now)
+    for note in [*result.notes, *notes]:
+        print(f"note: {note}", file=sys.stderr)
+    merged, _ = merge_documents(doc, fragment, today=now.date())
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--distro-file", action="append", default=[])
     parser.add_argument(
         "--generated-at", default=None, help="ISO datetime (default: newest in the data)"
     )
@@ -41,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         read("advisories.json"),  # type: ignore[arg-type]
         generated_at=generated,
     )
+    if args.distro_file:
+        doc = _with_distro(doc, args.distro_file, generated or datetime.now(UTC))
     catalog = catalog_from_document(doc)  # fail before writing anything unreadable
     out = write_snapshot(args.out or Path(snapshot_dir()), doc)
     print(

@@ -25,6 +25,7 @@ from vecpatch.findings import Finding, FindingKind
 from vecpatch.platform.hostfindings import host_findings
 from vecpatch.probe.facts import DatabaseFacts, Failure, FailureKind, ServerFacts, TargetFacts
 from vecpatch.report.model import DatabaseReport, TargetReport
+from vecpatch.stale_catalog import newer_than_catalog_findings
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ class _Context:
         found += [self.vulnerable(m, None) for m in matches]
         found += self.minor_behind(matches)
         found += self.eol()
+        found += newer_than_catalog_findings(
+            self.catalog, self.facts.target, None, Product.POSTGRESQL, str(self.pg)
+        )
         if self.server.in_recovery:
             found.append(self.on_replica())
         found += host_findings(self.facts)
@@ -257,6 +261,9 @@ class _Context:
         found += [self.vulnerable(m, db) for m in self.pgvector_matches(library)]
         found += self.catalog_behind(db)
         found += self.outdated(db)
+        found += newer_than_catalog_findings(
+            self.catalog, self.facts.target, db.name, Product.PGVECTOR, library
+        )
         found += self.unsupported(db)
         return found
 

@@ -60,7 +60,7 @@ def _nvd(published: bool) -> dict[str, Any]:
 def _feeds(site: Site, state: dict[str, bool]) -> list[str]:
     site.routes["/nvd"] = lambda h: send(h, _nvd(state["published"]))
     site.routes["/repos"] = lambda h: send(h, [])  # GitHub tags: nothing new
-    names = ["github-tags", "github-advisories", "pgxn", "postgresql-versions", "osv"]
+    names = ["github-tags", "github-advisories", "pgxn", "postgresql-versions", "osv", "distro"]
     args = [f"--base-url={n}={site.url}" for n in names]
     args += [f"--base-url=nvd={site.url}/nvd", f"--base-url=cve-org={site.url}/api/cve"]
     return [*args, f"--base-url=postgresql-cve={site.url}/pgweb"]

@@ -74,7 +74,7 @@ def test_show_json_and_age_line() -> None:
     data = json.loads(res.stdout)
     assert data["schema"] == "vecpatch.catalog.show/1"
     assert data["pgvector"]["latest"]["version"] == "0.8.6"
-    assert len(data["advisories"]) == 60
+    assert len(data["advisories"]) == 107  # 60 curated + 47 known only from Debian changelogs
 
 
 def test_verify_ok_and_tampered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

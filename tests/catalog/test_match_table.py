@@ -68,7 +68,7 @@ CASES = _raw_cases()
 
 def test_every_advisory_has_cases() -> None:
     ids = {c[0] for c in CASES}
-    assert len(ids) == len(load_snapshot().document["advisories"]) == 60
+    assert len(ids) == len(load_snapshot().document["advisories"]) == 107
     assert len(CASES) > 1000
 
 

@@ -20,6 +20,7 @@ from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.sources.http import FeedClient
 from vecpatch.catalog.store import load_catalog
 from vecpatch.catalog.update import default_sources, run_update
+from vecpatch.errors import VecpatchError
 from vecpatch.history.store import HistoryStore
 from vecpatch.plan import PlanPolicy, build_plan
 from vecpatch.scan import ScanOptions, assess, probe, target_secrets
@@ -62,9 +63,13 @@ def _update(opts: WatchOptions, now: datetime) -> tuple[list[str], list[str]]:
     if opts.offline:
         return [], []
     sources = default_sources(opts.base_urls, opts.osv_locations)
-    with FeedClient(timeout=opts.timeout) as client:
-        report = run_update(sources, client, now=now, root=opts.catalog_root)
-    return report.fetched, [f"{s.source}: {s.reason}" for s in report.skipped]
+    try:
+        with FeedClient(timeout=opts.timeout) as client:
+            report = run_update(sources, client, now=now, root=opts.catalog_root)
+    except VecpatchError as exc:  # e.g. another update holds the lock: scan with what we have
+        return [], [f"catalog update: {exc.message}"]
+    held = [f"{h.source}: held {h.key} ({h.reason})" for h in report.held]
+    return report.fetched, [f"{s.source}: {s.reason}" for s in report.skipped] + held
 
 
 def _since(store: HistoryStore, now: datetime) -> datetime:

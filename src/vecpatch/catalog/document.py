@@ -9,6 +9,8 @@ Format (JSON object, ``format`` = 1)::
     advisories     [OSV 1.7 records]
     first_seen     {"CVE-…" | "pgvector:0.8.6": "YYYY-MM-DD"}
     sources        {source name: last success ISO datetime}
+    checked_at     {source name: last time it returned valid data} (the age's clock)
+    distro_packages [{distro, suite, package, version, upstream, date?, cves[], source}]
 
 Merging never removes what is known: a release or advisory missing from a newer
 document stays; a record with a newer ``modified`` replaces the older one.
@@ -22,7 +24,14 @@ from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from vecpatch.catalog.model import Advisory, Catalog, MajorInfo, Product, Release
+from vecpatch.catalog.model import (
+    Advisory,
+    Catalog,
+    DistroPackage,
+    MajorInfo,
+    Product,
+    Release,
+)
 from vecpatch.catalog.osv import OsvError, advisory_from_osv, parse_date, parse_datetime
 from vecpatch.catalog.sanitize import clean_text
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion, VersionError
@@ -46,6 +55,8 @@ def empty_document(generated_at: datetime | None = None) -> Document:
         "advisories": [],
         "first_seen": {},
         "sources": {},
+        "checked_at": {},
+        "distro_packages": [],
     }
 
 
@@ -92,6 +103,33 @@ def release_to_dict(rel: Release) -> dict[str, Any]:
     return out
 
 
+def distro_package_from_dict(raw: Mapping[str, Any]) -> DistroPackage:
+    """One ``distro_packages`` entry; raises KeyError/ValueError on a bad one."""
+    return DistroPackage(
+        distro=clean_text(raw["distro"], 40),
+        suite=clean_text(raw["suite"], 60),
+        package=clean_text(raw["package"], 80),
+        version=clean_text(raw["version"], 80),
+        upstream=clean_text(raw["upstream"], 40),
+        date=parse_date(raw.get("date")),
+        cves=_strs(raw.get("cves"), 40),
+        source=clean_text(raw.get("source"), 300),
+    )
+
+
+def knowledge_date(doc: Mapping[str, Any]) -> datetime | None:
+    """How current a document is: its newest release date or feed check, not its file date."""
+    stamps: list[datetime] = []
+    for rel in doc.get("releases") or []:
+        day = parse_date(rel.get("date")) if isinstance(rel, Mapping) else None
+        if day is not None:
+            stamps.append(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    for value in (doc.get("checked_at") or {}).values():
+        if (moment := parse_datetime(value)) is not None:
+            stamps.append(moment)
+    return max(stamps) if stamps else None
+
+
 def _release_sort(rel: Release) -> tuple[str, Any]:
     if rel.product is Product.PGVECTOR:
         return (rel.product.value, rel.pgvector_version)
@@ -114,9 +152,11 @@ def catalog_from_document(
             str(m): MajorInfo(str(m), parse_date(v.get("eol")), parse_date(v.get("first_release")))
             for m, v in (doc.get("majors") or {}).items()
         }
+        distro = tuple(distro_package_from_dict(p) for p in doc.get("distro_packages") or [])
     except (KeyError, TypeError, ValueError, AttributeError, OsvError, VersionError) as exc:
         raise CatalogFormatError(f"catalog document is invalid: {exc}") from exc
-    generated = parse_datetime(doc.get("generated_at")) or datetime(1970, 1, 1, tzinfo=UTC)
+    built = parse_datetime(doc.get("generated_at"))
+    generated = knowledge_date(doc) or built or datetime(1970, 1, 1, tzinfo=UTC)
     first_seen = {k: d for k, v in (doc.get("first_seen") or {}).items() if (d := parse_date(v))}
     return Catalog(
         releases=tuple(releases),
@@ -126,6 +166,8 @@ def catalog_from_document(
         snapshot_generated_at=snapshot_generated_at or generated,
         first_seen=MappingProxyType(first_seen),
         sources=MappingProxyType({str(k): str(v) for k, v in (doc.get("sources") or {}).items()}),
+        distro_packages=distro,
+        built_at=built,
     )
 
 
@@ -154,6 +196,10 @@ class Changes:
             "new_advisories": self.new_advisories,
             "changed_advisories": self.changed_advisories,
         }
+
+
+def _dkey(pkg: Mapping[str, Any]) -> str:
+    return f"{pkg.get('distro')}/{pkg.get('suite')}/{pkg.get('package')}"
 
 
 def _rkey(rel: Mapping[str, Any]) -> str:
@@ -225,6 +271,14 @@ def merge_documents(
     out["majors"] = majors
     out["first_seen"] = first_seen
     out["sources"] = {**(base.get("sources") or {}), **(incoming.get("sources") or {})}
+    out["checked_at"] = {**(base.get("checked_at") or {}), **(incoming.get("checked_at") or {})}
+    distro = {_dkey(p): p for p in base.get("distro_packages") or []}
+    for pkg in incoming.get("distro_packages") or []:
+        old = distro.get(_dkey(pkg))
+        if old is not None and old.get("version") != pkg.get("version"):
+            changes.changed_releases.append(f"{_dkey(pkg)} {pkg.get('version')}")
+        distro[_dkey(pkg)] = dict(pkg)
+    out["distro_packages"] = sorted(distro.values(), key=_dkey)
     new_gen = parse_datetime(incoming.get("generated_at"))
     old_gen = parse_datetime(base.get("generated_at"))
     if new_gen and (old_gen is None or new_gen > old_gen):

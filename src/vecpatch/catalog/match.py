@@ -8,10 +8,12 @@ holds on this server), so a 32-bit-only bug on a 64-bit server is reported as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from vecpatch.catalog.distro import KNOWN_FROM
 from vecpatch.catalog.facts import ServerFacts
 from vecpatch.catalog.model import Advisory, AffectedRange, Catalog, Product
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion, pg_major_key
@@ -48,6 +50,11 @@ def _release_date(catalog: Catalog, product: Product, version: str | None) -> da
         if rel.product is product and rel.version == version:
             return rel.date
     return None
+
+
+def _changelog_only(adv: Advisory) -> bool:
+    spec = adv.record.get("database_specific") or {}
+    return isinstance(spec, Mapping) and spec.get("known_from") == KNOWN_FROM
 
 
 def _oldest_supported(catalog: Catalog, when: date) -> str | None:
@@ -92,6 +99,16 @@ def _pg_unlisted_major(
     predates the bug or is newer than the fix, and is not affected.
     """
     listed = sorted({a.pg_major for a in ranges if a.pg_major}, key=pg_major_key)
+    if _changelog_only(adv):
+        names = ", ".join(listed)
+        return (
+            False,
+            None,
+            [
+                f"PostgreSQL {version.major} is not evaluated: only package changelogs for "
+                f"{names} name this CVE"
+            ],
+        )
     published = adv.published.date() if adv.published else None
     info = catalog.majors.get(version.major)
     eol = info.eol if info else None
@@ -145,6 +162,8 @@ def evaluate(catalog: Catalog, adv: Advisory, facts: ServerFacts) -> list[Adviso
         else:
             affected, fixed, reasons = _vector_affected(adv, version)
         exposed, mitigated = affected, False
+        if affected and _changelog_only(adv):
+            reasons.append("known only from distro package changelogs; severity unknown")
         if affected:
             for cond in adv.conditions:
                 verdict = cond.evaluate(facts)

@@ -128,11 +128,35 @@ class MajorInfo:
 
 
 @dataclass(frozen=True)
+class DistroPackage:
+    """What one distro suite ships of one package, and the evidence for it.
+
+    ``upstream`` is the PostgreSQL or pgvector version inside the Debian version;
+    ``date`` is the upload date from the package's changelog (None if unread).
+    """
+
+    distro: str
+    suite: str
+    package: str
+    version: str
+    upstream: str
+    date: date | None = None
+    cves: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.distro}/{self.suite}/{self.package}"
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Everything known: releases, advisories, majors, and how old that knowledge is.
 
-    ``generated_at`` is when the newest contributing data was produced (snapshot
-    date or last successful update); ``first_seen`` maps advisory ids and
+    ``generated_at`` is how current the knowledge is: the newest release date it
+    knows, or the last time a feed returned data, whichever is later (never the
+    date a file was written: a snapshot rebuilt today from old data is old);
+    ``built_at`` is when the document was written; ``first_seen`` maps advisory ids and
     ``product:version`` release keys to the date vecpatch first knew them.
     """
 
@@ -143,6 +167,8 @@ class Catalog:
     snapshot_generated_at: datetime
     first_seen: Mapping[str, date] = field(default_factory=lambda: MappingProxyType({}))
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    distro_packages: tuple[DistroPackage, ...] = ()
+    built_at: datetime | None = None
 
     def advisory(self, ident: str) -> Advisory | None:
         """Find an advisory by its id or any alias."""

@@ -143,3 +143,37 @@ def first_seen(catalog: Catalog, key: str) -> date | None:
     if adv is not None:
         return catalog.first_seen.get(adv.id)
     return None
+
+
+@dataclass(frozen=True)
+class BeyondCatalog:
+    """A version newer than every release the catalog knows on its branch."""
+
+    product: Product
+    version: str
+    newest_known: str | None
+    branch: str
+
+
+def newer_than_catalog(catalog: Catalog, product: Product, version: str) -> BeyondCatalog | None:
+    """``version`` is past the catalog's knowledge (so "latest" would be a guess), else None.
+
+    For PostgreSQL the branch is the major: 15.21 is beyond a catalog whose newest
+    15.x is 15.20, and 19.1 is beyond one that knows no 19 and nothing newer.
+    """
+    if product is Product.PGVECTOR:
+        vec = PgvectorVersion.parse(version)
+        latest = latest_pgvector(catalog)
+        if latest is None or vec <= latest.pgvector_version:
+            return None
+        return BeyondCatalog(product, str(vec), latest.version, "pgvector")
+    pg = PgVersion.parse(version)
+    newest = latest_minor(catalog, pg.major)
+    if newest is not None:
+        if pg <= newest.pg_version:
+            return None
+        return BeyondCatalog(product, str(pg), newest.version, pg.major)
+    known = [r.pg_version for r in pg_releases(catalog)]
+    if not known or pg.major_parts <= max(known).major_parts:
+        return None  # an old branch the catalog never tracked is not "newer"
+    return BeyondCatalog(product, str(pg), None, pg.major)

@@ -119,6 +119,20 @@ def show_dict(catalog: Catalog, now: datetime) -> dict[str, Any]:
             ],
         },
         "postgresql": {"majors": majors},
+        "distro_packages": [
+            {
+                "distro": p.distro,
+                "suite": p.suite,
+                "package": p.package,
+                "version": p.version,
+                "upstream": p.upstream,
+                "date": _iso(p.date),
+                "cves": len(p.cves),
+                "source": p.source,
+            }
+            for p in catalog.distro_packages
+        ],
+        "built_at": catalog.built_at.isoformat() if catalog.built_at else None,
         "advisories": [advisory_dict(a) for a in catalog.advisories],
     }
 

@@ -14,15 +14,19 @@ DEFAULT_LIMIT = timedelta(days=14)
 
 
 def catalog_age(catalog: Catalog, now: datetime) -> timedelta:
-    """Time since the newest data in the catalog was produced (never negative)."""
+    """Time since the catalog's newest release date or feed check (never negative).
+
+    The date a file was written says nothing about how current its contents are.
+    """
     return max(now - catalog.generated_at, timedelta(0))
 
 
 def age_line(catalog: Catalog, now: datetime) -> str:
     days = catalog_age(catalog, now).days
+    built = catalog.built_at or catalog.snapshot_generated_at
     return (
-        f"catalog data from {catalog.generated_at.date().isoformat()} ({days} days old; "
-        f"snapshot {catalog.snapshot_generated_at.date().isoformat()})"
+        f"catalog data as of {catalog.generated_at.date().isoformat()} ({days} days old: "
+        f"newest release or feed check; written {built.date().isoformat()})"
     )
 
 
@@ -34,7 +38,7 @@ def staleness_warning(
     if age <= limit:
         return None
     return (
-        f"catalog is {age.days} days old (limit {limit.days}); advisories published "
-        f"since {catalog.generated_at.date().isoformat()} are missing: run "
+        f"catalog is {age.days} days old (limit {limit.days}); releases and advisories "
+        f"since {catalog.generated_at.date().isoformat()} may be missing: run "
         f"`vecpatch catalog update`"
     )

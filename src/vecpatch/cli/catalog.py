@@ -17,21 +17,24 @@ from types import MappingProxyType
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vecpatch.catalog import report
+from vecpatch.catalog.aptsources import Archive
 from vecpatch.catalog.cvss import Severity
 from vecpatch.catalog.facts import ServerFacts
 from vecpatch.catalog.match import match
-from vecpatch.catalog.model import Catalog
-from vecpatch.catalog.queries import eol_status, latest_minor, latest_pgvector
+from vecpatch.catalog.model import Catalog, Product
+from vecpatch.catalog.queries import eol_status, latest_minor, latest_pgvector, newer_than_catalog
 from vecpatch.catalog.snapshot import verify_snapshot
 from vecpatch.catalog.staleness import age_line, staleness_warning
-from vecpatch.catalog.store import load_catalog
+from vecpatch.catalog.store import load_catalog, verify_cache
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.cli.console import err, fail, info, out
 from vecpatch.errors import VecpatchError
 from vecpatch.exitcodes import ExitCode
+from vecpatch.stale_catalog import REFRESH
 
 app = typer.Typer(
     help="The pgvector/PostgreSQL release and advisory catalog.", no_args_is_help=True
@@ -106,6 +109,18 @@ def show(
             m["status"],
         )
     out.print(majors)
+    if data["distro_packages"]:
+        ships = Table("distro", "suite", "package", "version", "uploaded", "CVEs", title="Distros")
+        for p in data["distro_packages"]:
+            ships.add_row(
+                p["distro"],
+                p["suite"],
+                p["package"],
+                p["version"],
+                p["date"] or "-",
+                str(p["cves"]),
+            )
+        out.print(ships)
     out.print(
         f"{len(data['advisories'])} advisories, {len(data['pgvector']['releases'])} "
         "pgvector releases"
@@ -114,12 +129,17 @@ def show(
 
 @app.command()
 def verify(now: NowOpt = None) -> None:
-    """Check the bundled snapshot against its sha256 manifest."""
+    """Check the bundled snapshot and the local cache against their sha256 manifests."""
     with _errors():
         sums = verify_snapshot()
+        cached = verify_cache()
         _load(_now(now))
     for name, digest in sums.items():
-        out.print(f"ok  {name}  sha256:{digest}")
+        out.print(f"ok  snapshot {name}  sha256:{digest}")
+    for name, digest in (cached or {}).items():
+        out.print(f"ok  cache {name}  sha256:{digest}")
+    if cached is None:
+        out.print("-   no local cache (no `catalog update` yet)")
 
 
 def _facts(
@@ -160,6 +180,14 @@ def _check_data(
     threshold = Severity(fail_on.value).rank
     failed = any(m.exposed and m.advisory.severity.rank >= threshold for m in outcome.active)
     pg = facts.pg_version
+    beyond = [
+        b
+        for product, version in (
+            (Product.POSTGRESQL, pg),
+            (Product.PGVECTOR, facts.pgvector_version),
+        )
+        if version is not None and (b := newer_than_catalog(catalog, product, str(version)))
+    ]
     return {
         "schema": "vecpatch.catalog.check/1",
         "input": {
@@ -176,6 +204,16 @@ def _check_data(
             "pgvector": report.release_brief(latest_pgvector(catalog)),
         },
         "eol": report.eol_dict(eol_status(catalog, pg.major, moment.date()) if pg else None),
+        "newer_than_catalog": [
+            {
+                "kind": "NEWER_THAN_CATALOG",
+                "product": b.product.value,
+                "version": b.version,
+                "newest_known": b.newest_known,
+                "next_action": REFRESH,
+            }
+            for b in beyond
+        ],
         "fail_on": fail_on.value,
         "failed": failed,
     }
@@ -211,6 +249,13 @@ def _render_check(data: dict[str, Any]) -> None:
             f"PostgreSQL {data['eol']['major']}: {data['eol']['status']}, "
             f"end-of-life {data['eol']['eol']}"
         )
+    for b in data["newer_than_catalog"]:
+        known = b["newest_known"] or "no release of that branch"
+        text = (
+            f"NEWER_THAN_CATALOG: {b['product']} {b['version']} is newer than the catalog "
+            f"knows ({known}); it is stale: {b['next_action']}"
+        )
+        err.print(f"[yellow]warning:[/] {escape(text)}")
     for ident in data["reopened"]:
         err.print(f"[yellow]warning:[/] risk acceptance for {ident} has expired; reopened")
 
@@ -258,31 +303,101 @@ def update(
         list[str], typer.Option("--base-url", help="NAME=URL mirror for a feed")
     ] = [],  # noqa: B006
     osv: Annotated[list[str], typer.Option("--osv", help="Extra OSV file or URL")] = [],  # noqa: B006
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request")] = 10.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per request, whole (retries included)")
+    ] = 10.0,
+    feed_deadline: Annotated[
+        float, typer.Option("--feed-deadline", help="Seconds one feed may take in all")
+    ] = 120.0,
+    deadline: Annotated[
+        float, typer.Option("--deadline", help="Seconds the whole update may take")
+    ] = 600.0,
+    accept: Annotated[
+        bool,
+        typer.Option(
+            "--accept",
+            help="Merge the held changes (EOL moves, version jumps, future dates) after review",
+        ),
+    ] = False,
+    distro_file: Annotated[
+        list[str],
+        typer.Option(
+            "--distro-file",
+            help="A downloaded .deb, changelog.Debian[.gz] or [DISTRO:]SUITE=Packages file "
+            "(read even with --offline)",
+        ),
+    ] = [],  # noqa: B006
+    distro_archive: Annotated[
+        list[str],
+        typer.Option(
+            "--distro-archive",
+            help="'deb URL SUITE [COMPONENT ...]' for the distro feed instead of the host's "
+            "apt sources (e.g. an Ubuntu mirror)",
+        ),
+    ] = [],  # noqa: B006
     now: NowOpt = None,
 ) -> None:
-    """Fetch the live feeds and merge them into the local cache."""
+    """Fetch the live feeds (and read local distro files) into the local cache."""
+    from vecpatch.catalog.sources.debian import DistroArchives, DistroFiles
     from vecpatch.catalog.sources.http import FeedClient
-    from vecpatch.catalog.update import default_sources, run_update
+    from vecpatch.catalog.sources.interface import Source
+    from vecpatch.catalog.update import Limits, default_sources, run_update
 
     moment = _now(now)
+    chosen: list[Source]
     if offline or _offline_default():
-        info("offline: using the bundled snapshot and local cache only")
-        with _errors():
-            _load(moment)
-        return
-    urls = dict(u.split("=", 1) for u in base_url if "=" in u)
-    chosen = [s for s in default_sources(urls, osv) if not source or s.name in source]
+        if not distro_file:
+            info("offline: using the bundled snapshot and local cache only")
+            with _errors():
+                _load(moment)
+            return
+        info("offline: reading the local distro files only")
+        chosen = [DistroFiles(distro_file)]
+    else:
+        urls = dict(u.split("=", 1) for u in base_url if "=" in u)
+        archives = _distro_archives(distro_archive)
+        chosen = [
+            s
+            for s in default_sources(urls, osv, distro_file)
+            if not source or s.name in source or isinstance(s, DistroFiles)
+        ]
+        if archives:
+            chosen = [
+                DistroArchives(archives=archives) if s.name == "distro" else s for s in chosen
+            ]
+    limits = Limits(feed_deadline=feed_deadline, update_deadline=deadline)
     with _errors(), FeedClient(timeout=timeout) as client:
-        result = run_update(chosen, client, now=moment)
+        result = run_update(
+            chosen,
+            client,
+            now=moment,
+            limits=limits,
+            accept=accept,
+            on_wait=lambda m: info(escape(m)),
+        )
         _load(moment)
     for name in result.fetched:
-        out.print(f"ok       {name}")
+        out.print(f"ok       {name}", markup=False)
     for skip in result.skipped:
-        out.print(f"skipped  {skip.source}: {skip.reason}")
+        out.print(f"skipped  {skip.source}: {skip.reason}", markup=False)
+    for item in result.released:
+        out.print(f"merged   {item}", markup=False)
+    for held in result.held:
+        out.print(f"held     {held.key} from {held.source}: {held.reason}", markup=False)
+    if result.held:
+        info("held changes stay out until a second source confirms them or `--accept`")
     for note in result.notes:
-        info(note)
+        info(escape(note))
     out.print_json(json.dumps(result.changes.as_dict()))
+
+
+def _distro_archives(lines: list[str]) -> list[Archive]:
+    from vecpatch.catalog.aptsources import archives_from_lines
+
+    try:
+        return archives_from_lines(lines) if lines else []
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--distro-archive") from None
 
 
 @app.command()

@@ -101,6 +101,10 @@ class CveRecords(Source):
                 out.append(osv_from_cve5(rec))
             except FetchError as exc:
                 notes.append(f"{adv.id}: {exc.reason}")
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                notes.append(
+                    f"{self.name}: skipped {adv.id}: unexpected record shape ({exc!r:.80})"
+                )
         if notes and not out:
             raise FetchError("; ".join(notes))
         return SourceResult(self.name, advisories=out, notes=notes)
@@ -113,8 +117,22 @@ class PgwebCveRecords(CveRecords):
     default_base_url = "https://raw.githubusercontent.com/postgres/pgweb/master/data/security/cve"
 
     def collect(self, client: FeedClient, known: Catalog) -> SourceResult:
+        """Every known PostgreSQL CVE (no year filter: a missing file is a note, not a skip)."""
         out: list[dict[str, Any]] = []
+        notes: list[str] = []
         for adv in known.advisories:
-            if "postgresql" in {p.value for p in adv.products} and adv.id >= "CVE-2025":
+            if "postgresql" not in {p.value for p in adv.products} or not adv.id.startswith("CVE-"):
+                continue
+            try:
                 out.append(osv_from_cve5(client.get_json(f"{self.base_url}/{adv.id}.json")))
-        return SourceResult(self.name, advisories=out)
+            except FetchError as exc:
+                notes.append(f"{self.name}: {adv.id}: {exc.reason}")
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                notes.append(
+                    f"{self.name}: skipped {adv.id}: unexpected record shape ({exc!r:.80})"
+                )
+        if notes and not out:
+            raise FetchError(
+                notes[0] if len(notes) == 1 else f"{notes[0]} (+{len(notes) - 1} more)"
+            )
+        return SourceResult(self.name, advisories=out, notes=notes)

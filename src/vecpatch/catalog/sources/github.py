@@ -7,7 +7,7 @@ from typing import Any
 
 from vecpatch.catalog.model import Catalog, Product
 from vecpatch.catalog.sanitize import clean_id, clean_text
-from vecpatch.catalog.sources.http import FeedClient
+from vecpatch.catalog.sources.http import FeedClient, FetchError
 from vecpatch.catalog.sources.interface import Source, SourceResult
 
 _TAG = re.compile(r"^v(\d+\.\d+\.\d+)$")
@@ -27,7 +27,7 @@ class GitHubTags(Source):
         releases: list[dict[str, Any]] = []
         lookups = 0
         for tag in tags:
-            m = _TAG.match(str(tag.get("name", "")))
+            m = _TAG.match(str(tag.get("name", ""))) if isinstance(tag, dict) else None
             if not m:
                 continue
             version = m.group(1)
@@ -41,10 +41,17 @@ class GitHubTags(Source):
             }
             if version not in have and lookups < MAX_DATE_LOOKUPS:
                 lookups += 1
-                commit = client.get_json(f"{self.base_url}/repos/{self.repo}/commits/v{version}")
-                entry["date"] = clean_text(commit["commit"]["committer"]["date"], 30)[:10]
+                entry["date"] = self._date(client, version)
             releases.append(entry)
         return SourceResult(self.name, releases=releases)
+
+    def _date(self, client: FeedClient, version: str) -> str | None:
+        """The tag's commit date; None (the release still counts) when it cannot be read."""
+        try:
+            commit = client.get_json(f"{self.base_url}/repos/{self.repo}/commits/v{version}")
+            return clean_text(commit["commit"]["committer"]["date"], 30)[:10] or None
+        except (FetchError, KeyError, TypeError, AttributeError):
+            return None
 
 
 class GitHubAdvisories(Source):

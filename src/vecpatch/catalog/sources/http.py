@@ -1,16 +1,22 @@
 """The one HTTP client every feed uses: bounded, conditional, and retrying.
 
-Feeds are untrusted and sometimes slow or broken, so every request has a timeout,
-a body-size cap enforced while streaming, a redirect limit, and a few retries with
-exponential backoff for 5xx/429/timeouts. ETag / Last-Modified validators and the
-last good body are kept per URL, so a 304 reuses the cached body.
+Feeds are untrusted and sometimes slow or broken, so every request has a timeout
+for the whole request (a server trickling one byte at a time cannot stretch it: the
+clock is checked while streaming, not only between reads), an optional deadline for
+the whole feed, a body-size cap enforced while streaming, a redirect limit, and a
+few retries with exponential backoff for 5xx/429/timeouts within the same budget.
+ETag / Last-Modified validators and the last good body are kept per URL, so a 304
+reuses the cached body.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
@@ -30,6 +36,28 @@ class FetchError(VecpatchError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@contextmanager
+def _watchdog(resp: httpx.Response, end: float) -> Iterator[None]:
+    """Shut the socket at ``end`` so a read blocked on a silent server returns at once."""
+    stream = resp.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if not isinstance(sock, socket.socket):
+        yield
+        return
+
+    def cut() -> None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(max(end - time.monotonic(), 0.0), cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @dataclass
@@ -65,6 +93,8 @@ class FeedClient:
     headers: Mapping[str, str] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     fresh_bodies: dict[str, bytes] = field(default_factory=dict)
+    deadline: float | None = None
+    """``time.monotonic()`` value by which the current feed must be done (None: no limit)."""
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(
@@ -83,9 +113,19 @@ class FeedClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _once(self, method: str, url: str, body: Any, headers: dict[str, str]) -> bytes | None:
+    def _end(self) -> float:
+        """When a request starting now must be done: its timeout, or the feed's deadline."""
+        end = time.monotonic() + self.timeout
+        return min(end, self.deadline) if self.deadline is not None else end
+
+    def _once(
+        self, method: str, url: str, body: Any, headers: dict[str, str], limit: int, end: float
+    ) -> bytes | None:
         """One attempt; None means 304 Not Modified."""
-        with self._client.stream(method, url, json=body, headers=headers) as resp:
+        left = max(end - time.monotonic(), 0.001)
+        with self._client.stream(
+            method, url, json=body, headers=headers, timeout=httpx.Timeout(min(self.timeout, left))
+        ) as resp:
             if resp.status_code == 304:
                 return None
             if resp.status_code >= 400:
@@ -93,15 +133,10 @@ class FeedClient:
                     f"HTTP {resp.status_code}", request=resp.request, response=resp
                 )
             declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchError(f"response too large ({declared} bytes > {self.max_bytes})")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise FetchError(f"response too large (over {self.max_bytes} bytes)")
-                chunks.append(chunk)
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise FetchError(f"response too large ({declared} bytes > {limit})")
+            with _watchdog(resp, end):
+                chunks = self._read(resp, limit, end)
             validators = {
                 k: resp.headers[k] for k in ("etag", "last-modified") if k in resp.headers
             }
@@ -109,8 +144,38 @@ class FeedClient:
                 self.cache.validators[url] = validators
             return b"".join(chunks)
 
-    def get_bytes(self, url: str, *, method: str = "GET", body: Any = None) -> bytes:
-        """The body of ``url``; a 304 returns the cached body."""
+    def _read(self, resp: httpx.Response, limit: int, end: float) -> list[bytes]:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in resp.iter_bytes():
+                if time.monotonic() > end:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(f"response too large (over {limit} bytes)")
+                chunks.append(chunk)
+        except httpx.TransportError:
+            if time.monotonic() <= end:
+                raise
+        if time.monotonic() > end:  # the watchdog cut the socket, or the clock ran out
+            raise httpx.ReadTimeout("whole-request time limit", request=resp.request)
+        return chunks
+
+    def get_bytes(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        body: Any = None,
+        limit: int | None = None,
+        keep: bool = True,
+    ) -> bytes:
+        """The body of ``url``; a 304 returns the cached body.
+
+        ``limit`` raises the size cap for one request (package indexes, ``.deb``
+        files); ``keep=False`` leaves the body out of the on-disk response cache.
+        """
         headers: dict[str, str] = {}
         known = self.cache.validators.get(url, {}) if method == "GET" else {}
         cached = self.cache.cached_body(url) if known else None
@@ -120,15 +185,25 @@ class FeedClient:
             elif "last-modified" in known:
                 headers["If-Modified-Since"] = known["last-modified"]
         last = "no attempt"
+        end = self._end()
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise FetchError("timed out: the feed's deadline passed")
+        attempts = 0
         for attempt in range(self.retries + 1):
             if attempt:
-                self.sleep(self.backoff * 2 ** (attempt - 1))
+                pause = self.backoff * 2 ** (attempt - 1)
+                if time.monotonic() + pause >= end:
+                    break  # no time left for another attempt
+                self.sleep(pause)
+            attempts += 1
             try:
-                data = self._once(method, url, body, headers)
+                data = self._once(method, url, body, headers, limit or self.max_bytes, end)
             except httpx.TooManyRedirects:
                 raise FetchError(f"too many redirects (>{self.max_redirects})") from None
             except httpx.TimeoutException:
-                last = f"timed out after {self.timeout:g}s"
+                last = self._timed_out()
+                if time.monotonic() >= end:
+                    break
                 continue
             except httpx.HTTPStatusError as exc:
                 code = exc.response.status_code
@@ -142,10 +217,15 @@ class FeedClient:
             if data is None:
                 assert cached is not None
                 return cached
-            if method == "GET":
+            if method == "GET" and keep:
                 self.fresh_bodies[url] = data
             return data
-        raise FetchError(f"{last} (after {self.retries + 1} attempts)")
+        raise FetchError(f"{last} (after {attempts} attempt{'s' if attempts != 1 else ''})")
+
+    def _timed_out(self) -> str:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return "timed out: the feed's deadline passed"
+        return f"timed out after {self.timeout:g}s"
 
     def get_json(self, url: str, *, method: str = "GET", body: Any = None) -> Any:
         data = self.get_bytes(url, method=method, body=body)

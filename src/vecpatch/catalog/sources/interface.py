@@ -13,6 +13,7 @@ from typing import Any
 
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.sources.http import FeedClient, FetchError
+from vecpatch.errors import VecpatchError
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,10 @@ class SourceResult:
     releases: list[dict[str, Any]] = field(default_factory=list)
     advisories: list[dict[str, Any]] = field(default_factory=list)
     majors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    distro_packages: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    """Records the source itself had to skip (bad shape or version), named by field."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Source(ABC):
             return SkippedSource(self.name, exc.reason)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             return SkippedSource(self.name, f"unexpected response shape ({type(exc).__name__})")
+        except VecpatchError as exc:  # e.g. a version no parser accepts: the feed, not the run
+            return SkippedSource(self.name, exc.message)
 
     @abstractmethod
     def collect(self, client: FeedClient, known: Catalog) -> SourceResult:

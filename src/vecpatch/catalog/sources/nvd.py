@@ -57,8 +57,15 @@ class NvdKeyword(Source):
     def collect(self, client: FeedClient, known: Catalog) -> SourceResult:
         data = client.get_json(f"{self.base_url}?keywordSearch=pgvector&noRejected")
         out = []
-        for item in data.get("vulnerabilities") or []:
-            rec = osv_from_nvd(item["cve"])
+        rejected: list[str] = []
+        for index, item in enumerate(data.get("vulnerabilities") or [], start=1):
+            try:
+                rec = osv_from_nvd(item["cve"])
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                rejected.append(
+                    f"{self.name}: skipped record {index}: unexpected shape ({exc!r:.80})"
+                )
+                continue
             if rec is not None:
                 out.append(rec)
-        return SourceResult(self.name, advisories=out)
+        return SourceResult(self.name, advisories=out, rejected=rejected)

@@ -10,7 +10,7 @@ from typing import Any
 
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.osv import OsvError, advisory_from_osv
-from vecpatch.catalog.sources.http import FeedClient
+from vecpatch.catalog.sources.http import FeedClient, FetchError
 from vecpatch.catalog.sources.interface import Source, SourceResult
 
 
@@ -30,12 +30,19 @@ class OsvById(Source):
     default_base_url = "https://api.osv.dev"
 
     def collect(self, client: FeedClient, known: Catalog) -> SourceResult:
-        got = [
-            client.get_json(f"{self.base_url}/v1/vulns/{a.id}")
-            for a in known.advisories
-            if a.id.startswith("CVE-2026")
-        ]
-        return SourceResult(self.name, advisories=_usable(got))
+        """Re-read every known advisory by id (no year or prefix filter: OSV knows GHSA too)."""
+        got: list[Any] = []
+        notes: list[str] = []
+        for adv in known.advisories:
+            try:
+                got.append(client.get_json(f"{self.base_url}/v1/vulns/{adv.id}"))
+            except FetchError as exc:
+                notes.append(f"{self.name}: {adv.id}: {exc.reason}")
+        if notes and not got:
+            raise FetchError(
+                notes[0] if len(notes) == 1 else f"{notes[0]} (+{len(notes) - 1} more)"
+            )
+        return SourceResult(self.name, advisories=_usable(got), notes=notes)
 
 
 class OsvByCommit(Source):

@@ -8,7 +8,6 @@ from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.sanitize import clean_text
 from vecpatch.catalog.sources.http import FeedClient
 from vecpatch.catalog.sources.interface import Source, SourceResult
-from vecpatch.catalog.versions import PgvectorVersion
 
 
 class PgxnDist(Source):
@@ -19,7 +18,9 @@ class PgxnDist(Source):
         dist = client.get_json(f"{self.base_url}/dist/vector.json")
         releases: list[dict[str, Any]] = []
         for rel in (dist.get("releases") or {}).get("stable") or []:
-            version = str(PgvectorVersion.parse(clean_text(rel["version"], 20)))
+            if not isinstance(rel, dict):
+                continue
+            version = clean_text(rel.get("version"), 20)  # checked per record by the updater
             releases.append(
                 {
                     "product": "pgvector",

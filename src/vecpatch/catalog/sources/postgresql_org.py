@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.sanitize import clean_text
 from vecpatch.catalog.sources.http import FeedClient
 from vecpatch.catalog.sources.interface import Source, SourceResult
-from vecpatch.catalog.versions import PgVersion
+
+_MAJOR = re.compile(r"^(?:[1-9]\d{1,2}|[1-9]\.\d)$")
 
 
 class PostgresVersions(Source):
@@ -21,13 +23,20 @@ class PostgresVersions(Source):
             raise ValueError("versions.json is not a list")
         releases: list[dict[str, Any]] = []
         majors: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            major = clean_text(row["major"], 8)
-            version = str(PgVersion.parse(f"{major}.{clean_text(row['latestMinor'], 6)}"))
+        rejected: list[str] = []
+        for index, row in enumerate(rows, start=1):
+            major = clean_text(row.get("major"), 8) if isinstance(row, dict) else ""
+            minor = clean_text(row.get("latestMinor"), 6) if isinstance(row, dict) else ""
+            if not _MAJOR.match(major) or not minor.isdigit():
+                rejected.append(
+                    f"{self.name}: skipped row {index}: field 'major'/'latestMinor' is not a "
+                    f"version ({major!r}, {minor!r})"
+                )
+                continue
             releases.append(
                 {
                     "product": "postgresql",
-                    "version": version,
+                    "version": f"{major}.{minor}",
                     "date": clean_text(row.get("relDate"), 10) or None,
                     "notes": [],
                     "required_actions": [],
@@ -35,7 +44,7 @@ class PostgresVersions(Source):
                 }
             )
             majors[major] = {
-                "eol": clean_text(row.get("eolDate"), 10) or None,
-                "first_release": clean_text(row.get("firstRelDate"), 10) or None,
+                "eol": clean_text(row.get("eolDate"), 40) or None,
+                "first_release": clean_text(row.get("firstRelDate"), 40) or None,
             }
-        return SourceResult(self.name, releases=releases, majors=majors)
+        return SourceResult(self.name, releases=releases, majors=majors, rejected=rejected)
