@@ -117,7 +117,9 @@ def _minor_command(
     if target.driver is None:
         return ""
     try:
-        return drivers.minor_command(target.driver, target.host_command, minor)
+        return drivers.minor_command(
+            target.driver, target.host_command, minor.target, minor.package_version, minor.commands
+        )
     except drivers.DriverRefused as exc:
         _refuse(mine, str(exc))
         return None
@@ -127,7 +129,14 @@ def _package_command(mine: list[Job], target: Target, package: PackageStep) -> s
     if target.driver is None:
         return ""
     try:
-        return drivers.package_command(target.driver, target.host_command, package)
+        return drivers.package_command(
+            target.driver,
+            target.host_command,
+            package.platform,
+            package.pg_major,
+            package.version,
+            package.package_version,
+        )
     except drivers.DriverRefused as exc:
         _refuse(mine, str(exc))
         return None
