@@ -24,6 +24,7 @@ from vecpatch.catalog.versions import PgvectorVersion, PgVersion, pg_major_key
 from vecpatch.findings import Finding, FindingKind
 from vecpatch.platform.hostfindings import host_findings
 from vecpatch.probe.facts import DatabaseFacts, Failure, FailureKind, ServerFacts, TargetFacts
+from vecpatch.probe.running import running
 from vecpatch.report.model import DatabaseReport, TargetReport
 from vecpatch.stale_catalog import newer_than_catalog_findings
 
@@ -50,6 +51,7 @@ def assess_target(
         databases=(),
         failure=facts.failure,
         tags=facts.tags,
+        host_facts=facts.host_facts,
     )
     if facts.failure is not None or facts.server is None:
         failure = facts.failure or Failure(FailureKind.UNREACHABLE, "no server facts")
@@ -161,7 +163,7 @@ class _Context:
         )
         if self.server.in_recovery:
             found.append(self.on_replica())
-        found += host_findings(self.facts)
+        found += host_findings(self.facts.target, self.facts.host_facts, running(self.server))
         return found
 
     def minor_behind(self, matches: list[AdvisoryMatch]) -> list[Finding]:

@@ -18,6 +18,7 @@ from vecpatch.findings import Finding
 from vecpatch.platform.hostread import read_host
 from vecpatch.probe.collect import ProbeRequest, probe_fleet_sync
 from vecpatch.probe.facts import Failure, FailureKind, TargetFacts
+from vecpatch.probe.running import running
 from vecpatch.report.model import DatabaseReport, ScanReport, TargetReport
 from vecpatch.targets.conninfo import ConnInfoError, resolve_conninfo
 from vecpatch.targets.model import Target
@@ -82,7 +83,7 @@ def probe(
 def _with_host(target: Target, facts: TargetFacts) -> TargetFacts:
     if target.host_command is None or facts.server is None:
         return facts
-    return replace(facts, host_facts=read_host(target.host_command, facts.server))
+    return replace(facts, host_facts=read_host(target.host_command, running(facts.server)))
 
 
 def assess(

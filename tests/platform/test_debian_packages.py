@@ -172,6 +172,10 @@ def _flow(cluster: DebianCluster, targets: Path, tmp_path: Path) -> None:
     kinds = {f["kind"] for f in pending["findings"]}
     assert "PENDING_RESTART" in kinds, pending["findings"]
     assert pending["server"]["version"] == "15.18"
+    facts = pending["host_facts"]
+    assert facts["manager"] == "apt" and facts["postmaster"]["deleted"] is True
+    assert any(c["name"] == cluster.name and c["log_file"] == str(cluster.log)
+               for c in facts["clusters"])  # fmt: skip
     args = ["apply", "--targets", str(targets), "--yes", "--to", "0.8.0", "--soak", "1s"]
     args += ["--format", "json", "--evidence-dir", str(tmp_path / "ev")]
     args += ["--backup-dir", str(tmp_path / "bk"), "--history", f"sqlite:///{tmp_path / 'h.db'}"]

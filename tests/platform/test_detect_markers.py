@@ -112,6 +112,22 @@ def test_provider_markers_name_the_platform(server: Sandbox, kind: PlatformKind)
             assert any(name in e for e in found.evidence), (name, found.evidence)
 
 
+def test_an_ordinary_role_sees_the_markers_too(server: Sandbox) -> None:
+    """Provider markers need no privilege: a scanning role without any still finds RDS."""
+    _apply(server, PlatformKind.RDS)
+    with server.connect() as conn:
+        conn.autocommit = True
+        conn.execute("DROP ROLE IF EXISTS vp_plain")
+        conn.execute("CREATE ROLE vp_plain LOGIN PASSWORD 'vp-plain-Scan-1'")
+    dsn = server.dsn().replace("postgres:", "vp_plain:", 1).split("@")[1]
+    facts = asyncio.run(
+        probe_target(ProbeRequest("t", f"postgresql://vp_plain:vp-plain-Scan-1@{dsn}"))
+    )
+    assert facts.server is not None and facts.server.platform is not None, facts.failure
+    assert facts.server.platform.kind is PlatformKind.RDS
+    assert facts.server.platform.data_directory is None  # hidden from this role, not guessed
+
+
 def test_a_plain_sandbox_is_a_sandbox_and_the_targets_file_wins(server: Sandbox) -> None:
     _apply(server, None)
     found = _detected(server)

@@ -57,10 +57,26 @@ def test_debian_with_host_facts_targets_what_debian_ships(catalog: Catalog) -> N
         ("install", "apt-get install -y postgresql-15=15.20-0+deb12u1"),
         ("restart", "pg_ctlcluster 15 main restart"),
     )
-    assert any("15.20" in n for n in minor.notes)
     text = _text(plan)
     for other in ("dnf", "brew", "docker", "pgvector/pgvector", "git checkout", "RDS"):
         assert other not in text, text
+
+
+def _offering(*versions: str) -> HostFacts:
+    offer = PackageOffer("postgresql-15", "15.18-0+deb12u1", versions[0], versions)
+    return replace(DEBIAN_HOST, packages=(offer,))
+
+
+def test_the_host_decides_the_minor_and_says_when_it_differs(catalog: Catalog) -> None:
+    newer = _plan(
+        catalog, PlatformKind.DEBIAN, host=_offering("15.99-0+deb12u1", "15.18-0+deb12u1")
+    )
+    assert newer.pg_minor is not None and newer.pg_minor.target == "15.99"
+    assert any("the host offers 15.99" in n for n in newer.pg_minor.notes)
+    stuck = _plan(catalog, PlatformKind.DEBIAN, host=_offering("15.18-0+deb12u1"))
+    minor = stuck.pg_minor
+    assert minor is not None and minor.commands == () and minor.cves_fixed
+    assert any("cannot be installed there yet" in n for n in minor.notes)
 
 
 def test_debian_without_the_package_says_pgdg_and_what_it_replaces(catalog: Catalog) -> None:

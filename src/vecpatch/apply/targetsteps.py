@@ -1,11 +1,13 @@
 """Target-level operator steps that must come before ``ALTER EXTENSION``, in this order.
 
-1. PostgreSQL minor update (new binaries + restart): apply never restarts a server
-   itself; it runs ``--pg-minor-hook`` when configured, else reports the step as a
-   required operator step. 2. The package step (the new ``vector.so`` and scripts on
-   disk) through the target's package hook. After either, the target is probed and
-   planned again (``replan``, injected by the runner, so this module needs neither the
-   prober nor the planner's policy), so the extension step works from what is there now.
+1. PostgreSQL minor update (new binaries + restart): it runs ``--pg-minor-hook`` or the
+   target's built-in ``driver`` (the plan's exact install and restart commands through
+   ``host_command``), else reports the step as a required operator step. 2. The package
+   step (the new ``vector.so`` and scripts on disk) through the target's package hook or
+   driver. After either, what was asked is checked (server version, ``default_version``):
+   another version than asked is recorded and shown; then the target is probed and planned
+   again (``replan``, injected by the runner, so this module needs neither the prober nor
+   the planner's policy), so the extension step works from what is really there now.
 """
 
 from __future__ import annotations
@@ -116,7 +118,9 @@ def _minor_command(
     if target.driver is None:
         return ""
     try:
-        return drivers.minor_command(target.driver, target.host_command, minor)
+        return drivers.minor_command(
+            target.driver, target.host_command, minor.target, minor.package_version, minor.commands
+        )
     except drivers.DriverRefused as exc:
         _refuse(mine, str(exc))
         return None
@@ -126,7 +130,14 @@ def _package_command(mine: list[Job], target: Target, package: PackageStep) -> s
     if target.driver is None:
         return ""
     try:
-        return drivers.package_command(target.driver, target.host_command, package)
+        return drivers.package_command(
+            target.driver,
+            target.host_command,
+            package.platform,
+            package.pg_major,
+            package.version,
+            package.package_version,
+        )
     except drivers.DriverRefused as exc:
         _refuse(mine, str(exc))
         return None

@@ -7,7 +7,6 @@ What it asked for is verified afterwards by the caller (server version, ``defaul
 
 from __future__ import annotations
 
-from vecpatch.plan import PackageStep, PgMinorStep
 from vecpatch.platform.hostread import wrap
 from vecpatch.platform.model import PlatformKind
 from vecpatch.platform.steps import pgvector_package
@@ -21,16 +20,23 @@ class DriverRefused(Exception):
     """The driver cannot run this step; the message says what is missing."""
 
 
-def minor_command(driver: str, access: str | None, step: PgMinorStep) -> str:
-    """The shell command that installs ``step.target`` and restarts the server."""
+def minor_command(
+    driver: str,
+    access: str | None,
+    target: str,
+    package_version: str | None,
+    commands: tuple[tuple[str, str], ...],
+) -> str:
+    """The shell command that installs PostgreSQL ``target`` and restarts the server
+    (``commands``: the plan's install and restart for this platform)."""
     if access is None:
         raise DriverRefused(f"driver {driver} needs host_command (local or a prefix)")
-    if step.package_version is None or not step.commands:
+    if package_version is None or not commands:
         raise DriverRefused(
-            f"driver {driver}: the host offers no package of PostgreSQL {step.target} "
+            f"driver {driver}: the host offers no package of PostgreSQL {target} "
             "(or host facts were not read); nothing exact to install"
         )
-    install, *rest = (cmd for _, cmd in step.commands)
+    install, *rest = (cmd for _, cmd in commands)
     prefix = "apt-get install -y" if driver == "apt" else "dnf install -y"
     if not install.startswith(prefix):
         raise DriverRefused(f"driver {driver} does not match the platform's step: {install}")
@@ -38,15 +44,22 @@ def minor_command(driver: str, access: str | None, step: PgMinorStep) -> str:
     return wrap(access, command)
 
 
-def package_command(driver: str, access: str | None, step: PackageStep) -> str:
-    """The shell command that installs pgvector ``step.version`` exactly."""
+def package_command(
+    driver: str,
+    access: str | None,
+    platform: str,
+    pg_major: str,
+    version: str,
+    package_version: str | None,
+) -> str:
+    """The shell command that installs pgvector ``version`` exactly (``package_version``)."""
     if access is None:
         raise DriverRefused(f"driver {driver} needs host_command (local or a prefix)")
-    package = pgvector_package(PlatformKind(step.platform), step.pg_major)
-    if step.package_version is None or package is None:
+    package = pgvector_package(PlatformKind(platform), pg_major)
+    if package_version is None or package is None:
         raise DriverRefused(
-            f"driver {driver}: the host offers no package of pgvector {step.version} for "
-            f"PostgreSQL {step.pg_major} (or host facts were not read)"
+            f"driver {driver}: the host offers no package of pgvector {version} for "
+            f"PostgreSQL {pg_major} (or host facts were not read)"
         )
     sep = "=" if driver == "apt" else "-"
-    return wrap(access, f"{_INSTALL[driver]} {package}{sep}{step.package_version}")
+    return wrap(access, f"{_INSTALL[driver]} {package}{sep}{package_version}")

@@ -13,6 +13,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from vecpatch.platform.model import Platform
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """What the connection said about the server, as far as host facts need it."""
+
+    version: str
+    major: int
+    started_at: datetime
+    platform: Platform | None = None
+
 
 @dataclass(frozen=True)
 class PackageOffer:

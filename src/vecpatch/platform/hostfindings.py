@@ -9,14 +9,13 @@ after the postmaster started: sessions that loaded ``vector.so`` before keep the
 from __future__ import annotations
 
 from vecpatch.findings import Finding, FindingKind
+from vecpatch.platform.host import HostFacts, RunningServer
 from vecpatch.platform.steps import restart_command
-from vecpatch.probe.facts import TargetFacts
 
 
-def host_findings(facts: TargetFacts) -> list[Finding]:
+def host_findings(target: str, host: HostFacts | None, server: RunningServer) -> list[Finding]:
     """What host facts add to a target's server-level findings."""
-    host, server = facts.host_facts, facts.server
-    if host is None or server is None:
+    if host is None:
         return []
     found: list[Finding] = []
     restart = restart_command(server.platform, str(server.major)) if server.platform else "restart"
@@ -34,7 +33,7 @@ def host_findings(facts: TargetFacts) -> list[Finding]:
             Finding(
                 kind=FindingKind.PENDING_RESTART,
                 severity="medium",
-                target=facts.target,
+                target=target,
                 database=None,
                 product="postgresql",
                 title=f"PostgreSQL binaries were upgraded; the server still runs {server.version}",
@@ -56,7 +55,7 @@ def host_findings(facts: TargetFacts) -> list[Finding]:
             Finding(
                 kind=FindingKind.LIBRARY_REPLACED,
                 severity="low",
-                target=facts.target,
+                target=target,
                 database=None,
                 product="pgvector",
                 title=f"pgvector package {package.name} {package.installed} was installed after "

@@ -14,8 +14,7 @@ import shlex
 import subprocess
 from datetime import UTC, datetime
 
-from vecpatch.platform.host import Cluster, HostFacts, PackageOffer, Postmaster
-from vecpatch.probe.facts import ServerFacts
+from vecpatch.platform.host import Cluster, HostFacts, PackageOffer, Postmaster, RunningServer
 
 TIMEOUT = 60.0
 
@@ -38,7 +37,7 @@ def _sh(access: str, command: str) -> tuple[int, str]:
     return proc.returncode, proc.stdout if proc.returncode == 0 else proc.stderr or proc.stdout
 
 
-def read_host(access: str, server: ServerFacts) -> HostFacts:
+def read_host(access: str, server: RunningServer) -> HostFacts:
     """Packages, clusters and the postmaster of the server ``server`` describes."""
     problems: list[str] = []
     code, out = _sh(access, "command -v apt-cache || command -v rpm")
@@ -149,7 +148,7 @@ def _postmaster(
     access: str,
     data_dir: str | None,
     clusters: tuple[Cluster, ...],
-    server: ServerFacts,
+    server: RunningServer,
     problems: list[str],
 ) -> Postmaster | None:
     if data_dir is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from vecpatch import __version__
@@ -49,6 +50,7 @@ def _target(t: TargetReport) -> dict[str, Any]:
         "reachable": t.failure is None,
         "failure": _failure(t.failure),
         "server": _server(t.server),
+        "host_facts": _host(t),
         "findings": [f.to_dict() for f in t.findings],
         "databases": {db.name: _database(db) for db in t.databases},
     }
@@ -67,6 +69,17 @@ def _server(server: ServerFacts | None) -> dict[str, Any] | None:
     data["started_at"] = server.started_at.isoformat()
     data["major"] = server.major
     return data
+
+
+def _host(t: TargetReport) -> dict[str, Any] | None:
+    if t.host_facts is None:
+        return None
+    data: dict[str, Any] = json.loads(json.dumps(asdict(t.host_facts), default=_iso))
+    return data
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _database(db: DatabaseReport) -> dict[str, Any]:

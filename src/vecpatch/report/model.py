@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vecpatch.findings import Finding, severity_rank
+from vecpatch.platform.host import HostFacts
 from vecpatch.probe.facts import DatabaseFacts, Failure, ServerFacts
 
 SCHEMA_VERSION = "1.0"
@@ -39,6 +40,8 @@ class TargetReport:
     databases: tuple[DatabaseReport, ...]
     failure: Failure | None = None
     tags: tuple[str, ...] = ()
+    host_facts: HostFacts | None = None
+    """What the database host said (``host_command``); ``None``: not read."""
 
     def all_findings(self) -> Iterator[Finding]:
         yield from self.findings
