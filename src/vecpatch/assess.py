@@ -22,6 +22,7 @@ from vecpatch.catalog.match import AdvisoryMatch, match
 from vecpatch.catalog.model import Catalog, Product
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion, pg_major_key
 from vecpatch.findings import Finding, FindingKind
+from vecpatch.platform.hostfindings import host_findings
 from vecpatch.probe.facts import DatabaseFacts, Failure, FailureKind, ServerFacts, TargetFacts
 from vecpatch.report.model import DatabaseReport, TargetReport
 from vecpatch.stale_catalog import newer_than_catalog_findings
@@ -160,6 +161,7 @@ class _Context:
         )
         if self.server.in_recovery:
             found.append(self.on_replica())
+        found += host_findings(self.facts)
         return found
 
     def minor_behind(self, matches: list[AdvisoryMatch]) -> list[Finding]:

@@ -34,6 +34,8 @@ class FindingKind(StrEnum):
     UNREACHABLE = "UNREACHABLE"
     AUTH_FAILED = "AUTH_FAILED"
     INSUFFICIENT_PRIVILEGE = "INSUFFICIENT_PRIVILEGE"
+    PENDING_RESTART = "PENDING_RESTART"
+    LIBRARY_REPLACED = "LIBRARY_REPLACED"
 
     @property
     def is_scan_failure(self) -> bool:

@@ -29,6 +29,15 @@ from vecpatch.catalog.match import match
 from vecpatch.catalog.model import Catalog, Product, Release
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.placeholders import fill
+from vecpatch.platform.host import HostFacts, upstream
+from vecpatch.platform.model import Platform, PlatformKind
+from vecpatch.platform.steps import (
+    minor_steps,
+    offered_package_version,
+    pgvector_steps,
+    sandbox_minors,
+    server_package,
+)
 from vecpatch.probe.facts import DatabaseFacts, ServerFacts, TargetFacts
 
 
@@ -60,6 +69,8 @@ class PlanPolicy:
     cooldown_days: int = 0
     security_bypass: bool = True
     package_hook: str | None = None
+    driver: str | None = None
+    """The target's built-in package driver (``apt``, ``dnf``), if any."""
     lock_timeout_ms: int = 2000
     statement_timeout_ms: int = 300_000
 
@@ -93,6 +104,16 @@ class PackageStep:
     pg_major: str
     instructions: tuple[tuple[str, str], ...]
     hook_command: str | None = None
+    platform: str = "unknown"
+    """The platform the instructions are for (only its commands are listed)."""
+    reachable: str | None = None
+    """On a managed service: the newest pgvector this engine version offers (its files)."""
+    exposed: tuple[str, ...] = ()
+    """Advisories still open at ``reachable`` that ``version`` would fix."""
+    package_version: str | None = None
+    """The exact package version the host offers for ``version`` (host facts)."""
+    driver: str | None = None
+    """The built-in driver that will install ``package_version`` (needs it to be known)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +124,12 @@ class PgMinorStep:
     target: str
     target_date: date | None
     cves_fixed: tuple[str, ...]
+    commands: tuple[tuple[str, str], ...] = ()
+    """This platform's commands, in order (install, restart); empty: none can reach it."""
+    package_version: str | None = None
+    """The exact package version the host offers for ``target`` (host facts)."""
+    notes: tuple[str, ...] = ()
+    """What the platform changes about the target: what it ships, what stays exposed."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +171,8 @@ class TargetPlan:
     databases: tuple[DatabasePlan, ...]
     skipped: str | None = None
     on_replica: bool = False
+    platform: str | None = None
+    platform_evidence: tuple[str, ...] = ()
 
     @property
     def has_work(self) -> bool:
@@ -356,13 +385,18 @@ def plan_target(
     )
     package = None
     if needs:
-        package = package_step(needs[-1], PgVersion.parse(server.version).major, facts, policy)
+        package = package_step(
+            needs[-1], PgVersion.parse(server.version).major, facts, policy, catalog, now
+        )
+    platform = server.platform or Platform(PlatformKind.UNKNOWN)
     return replace(
         base,
-        pg_minor=pg_minor_step(catalog, server),
+        pg_minor=pg_minor_step(catalog, server, facts.host_facts),
         package=package,
         databases=databases,
         on_replica=server.in_recovery,
+        platform=platform.kind.value,
+        platform_evidence=platform.evidence,
     )
 
 
@@ -504,49 +538,131 @@ def _actions(installed: str, target: str, db: DatabaseFacts, server: ServerFacts
     return out
 
 
-def pg_minor_step(catalog: Catalog, server: ServerFacts) -> PgMinorStep | None:
-    """The PostgreSQL minor update to the branch's latest, with the CVEs it fixes."""
+def pg_minor_step(
+    catalog: Catalog, server: ServerFacts, host: HostFacts | None = None
+) -> PgMinorStep | None:
+    """The PostgreSQL minor update to the newest minor the platform can install.
+
+    The catalog names the branch's latest release; a packaged platform installs only what
+    its archive ships (Debian: 15.18 and 15.20, never 15.19), so with host facts the target
+    is the newest offered package, and the plan says when that differs or falls short.
+    """
     current = PgVersion.parse(server.version)
     latest = cq.latest_minor(catalog, current.major)
-    if latest is None or latest.pg_version <= current:
+    wanted = latest.pg_version if latest is not None and latest.pg_version > current else None
+    platform = server.platform or Platform(PlatformKind.UNKNOWN)
+    offered = _offered_minors(platform, current, host)
+    notes: list[str] = []
+    exact: str | None = None
+    target = wanted
+    if offered is not None:
+        newer = [v for v in offered if PgVersion.parse(upstream(v)) > current]
+        if not newer:
+            if wanted is None:
+                return None
+            notes.append(
+                f"the host's repositories offer no {current.major} newer than {current}: "
+                f"{wanted} cannot be installed there yet; the CVEs below stay open"
+            )
+            return _minor(catalog, current, wanted, latest, platform, None, notes, reachable=False)
+        exact = newer[0]
+        target = PgVersion.parse(upstream(exact))
+        if wanted is not None and target < wanted:
+            notes.append(f"the host offers at most {target}; {wanted} is not packaged there")
+        elif wanted is None or target > wanted:
+            notes.append(f"the host offers {target} (the catalog knows {wanted or current})")
+    elif platform.kind in (PlatformKind.DEBIAN, PlatformKind.UBUNTU, PlatformKind.PGDG_APT):
+        notes.append(
+            f"the archive decides the exact version (apt-cache policy postgresql-{current.major}); "
+            "host facts not read: set host_command to check"
+        )
+    if target is None:
         return None
-    fixed = tuple(adv.id for adv, _ in cq.fixed_since(catalog, str(current)))
-    return PgMinorStep(str(current), latest.version, latest.date, fixed)
+    return _minor(catalog, current, target, latest, platform, exact, notes, reachable=True)
+
+
+def _offered_minors(
+    platform: Platform, current: PgVersion, host: HostFacts | None
+) -> tuple[str, ...] | None:
+    if platform.kind is PlatformKind.SANDBOX:
+        return sandbox_minors(current.major)
+    package = server_package(platform.kind, current.major)
+    offer = host.package(package) if host is not None and package else None
+    return offer.versions if offer is not None and offer.versions else None
+
+
+def _minor(
+    catalog: Catalog,
+    current: PgVersion,
+    target: PgVersion,
+    latest: Release | None,
+    platform: Platform,
+    exact: str | None,
+    notes: list[str],
+    *,
+    reachable: bool,
+) -> PgMinorStep:
+    fixed = [
+        (adv.id, PgVersion.parse(first)) for adv, first in cq.fixed_since(catalog, str(current))
+    ]
+    closed = tuple(i for i, first in fixed if first <= target)
+    still = [i for i, first in fixed if first > target]
+    if still and reachable:
+        notes.append(f"stays exposed after {target}: {', '.join(still)}")
+    on_date = latest.date if latest is not None and latest.pg_version == target else None
+    commands = minor_steps(platform, str(target), current.major, exact) if reachable else ()
+    return PgMinorStep(
+        str(current), str(target), on_date, closed if reachable else tuple(i for i, _ in fixed),
+        commands, exact, tuple(notes),
+    )  # fmt: skip
 
 
 def package_step(
-    version: str, pg_major: str, facts: TargetFacts, policy: PlanPolicy
+    version: str,
+    pg_major: str,
+    facts: TargetFacts,
+    policy: PlanPolicy,
+    catalog: Catalog | None = None,
+    now: datetime | None = None,
 ) -> PackageStep:
-    """How to get pgvector ``version`` on disk for ``pg_major``, per platform (or a hook)."""
+    """How to get pgvector ``version`` on disk for ``pg_major`` on this target's platform
+    (or its hook); on a managed service, what the engine offers and what stays exposed."""
     hook = None
     if policy.package_hook:
         values = {"host": facts.host, "pg_major": pg_major, "version": version}
         hook = fill(policy.package_hook, values)
+    server = facts.server
+    platform = (server.platform if server else None) or Platform(PlatformKind.UNKNOWN)
+    on_server = next((d.pgvector.default_version for d in facts.databases), None)
+    reachable: str | None = None
+    exposed: tuple[str, ...] = ()
+    exact = offered_package_version(platform, version, pg_major, facts.host_facts)
+    if platform.kind.managed:
+        reachable = on_server
+        if catalog is not None and now is not None and server is not None and on_server:
+            exposed = _exposed_at(catalog, server, facts, on_server, now)
     return PackageStep(
         version=version,
         pg_major=pg_major,
-        instructions=package_instructions(version, pg_major),
+        instructions=pgvector_steps(platform, version, pg_major, facts.host_facts, on_server),
         hook_command=hook,
+        platform=platform.kind.value,
+        reachable=reachable,
+        exposed=exposed,
+        package_version=exact,
+        driver=policy.driver if exact else None,
     )
 
 
-def package_instructions(version: str, pg_major: str) -> tuple[tuple[str, str], ...]:
-    """Per-platform commands that install pgvector ``version`` for PostgreSQL ``pg_major``."""
-    docker = f"pgvector/pgvector:{version}-pg{pg_major}"
-    if PgvectorVersion.parse(version) >= PgvectorVersion.parse("0.8.1"):
-        docker += f" (or {version}-pg{pg_major}-bookworm / -trixie)"
-    return (
-        ("Debian/Ubuntu (PGDG apt)", f"apt-get install postgresql-{pg_major}-pgvector={version}-*"),
-        ("RHEL/Rocky/Alma (PGDG yum)", f"dnf install pgvector_{pg_major}-{version}"),
-        ("Docker", f"use image {docker}; a new image does not update existing databases"),
-        ("Homebrew", "brew upgrade pgvector (Homebrew ships only the latest release)"),
-        (
-            "from source",
-            f"git checkout v{version} && make && make install (PG_CONFIG of {pg_major})",
-        ),
-        (
-            "managed services",
-            "RDS/Aurora, Cloud SQL, AlloyDB, Azure: the pgvector version comes with the engine "
-            "minor version; upgrade the engine minor, then run ALTER EXTENSION",
-        ),
+def _exposed_at(
+    catalog: Catalog, server: ServerFacts, facts: TargetFacts, version: str, now: datetime
+) -> tuple[str, ...]:
+    mf = MatchFacts(
+        pg_version=PgVersion.parse(server.version),
+        pgvector_version=PgvectorVersion.parse(version),
+        pointer_bits=server.pointer_bits,
+        extensions=facts.server_extensions(),
+        languages=facts.server_languages(),
     )
+    found = match(catalog, mf, now=now)
+    return tuple(m.advisory.id for m in found if m.product is Product.PGVECTOR and m.exposed)

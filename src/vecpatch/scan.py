@@ -10,12 +10,12 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from fnmatch import fnmatchcase
 
 from vecpatch.assess import AssessOptions, assess_target
-from vecpatch.catalog.ignores import IgnoreEntry
+from vecpatch.catalog.ignores import IgnoreEntry, judge
 from vecpatch.catalog.model import Catalog
 from vecpatch.findings import Finding
+from vecpatch.platform.hostread import read_host
 from vecpatch.probe.collect import ProbeRequest, probe_fleet_sync
 from vecpatch.probe.facts import Failure, FailureKind, TargetFacts
 from vecpatch.report.model import DatabaseReport, ScanReport, TargetReport
@@ -73,9 +73,16 @@ def probe(
     on_done: Callable[[TargetFacts], None] | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> list[TargetFacts]:
-    """Probe every target concurrently (read-only)."""
+    """Probe every target concurrently (read-only); host facts where ``host_command`` says how."""
     requests = [probe_request(t, environ) for t in targets]
-    return probe_fleet_sync(requests, options.concurrency, on_done)
+    found = probe_fleet_sync(requests, options.concurrency, on_done)
+    return [_with_host(t, f) for t, f in zip(targets, found, strict=True)]
+
+
+def _with_host(target: Target, facts: TargetFacts) -> TargetFacts:
+    if target.host_command is None or facts.server is None:
+        return facts
+    return replace(facts, host_facts=read_host(target.host_command, facts.server))
 
 
 def assess(
@@ -110,22 +117,14 @@ def ignore_muter(entries: Sequence[IgnoreEntry], now: datetime) -> tuple[Muter, 
 
     def mute(finding: Finding) -> Finding:
         ids = {finding.kind.value, *finding.aliases} | ({finding.id} if finding.id else set())
-        where = [finding.target]
-        if finding.database:
-            where.append(f"{finding.target}/{finding.database}")
-        hits = [
-            e
-            for e in entries
-            if e.id in ids and (e.target is None or any(fnmatchcase(w, e.target) for w in where))
-        ]
-        live = [e for e in hits if e.expires >= today]
-        if live:
-            entry = max(live, key=lambda e: e.expires)
+        verdict = judge(entries, ids, finding.target, finding.database, today)
+        if verdict.muted_by is not None:
+            entry = verdict.muted_by
             return replace(
                 finding, muted=True, muted_reason=f"{entry.reason} (until {entry.expires})"
             )
-        if hits:
-            entry = max(hits, key=lambda e: e.expires)
+        if verdict.expired is not None:
+            entry = verdict.expired
             label = f"{finding.target}/{finding.database}" if finding.database else finding.target
             reopened.append(
                 f"risk acceptance of {entry.id} for {label} expired on {entry.expires}; reopened"

@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 
 from vecpatch.catalog.facts import ServerFacts
-from vecpatch.catalog.ignores import IgnoreEntry, IgnoreFileError, apply_ignores, load_ignores
+from vecpatch.catalog.ignores import (
+    IgnoreEntry,
+    IgnoreFileError,
+    Judgement,
+    apply_ignores,
+    judge,
+    load_ignores,
+)
 from vecpatch.catalog.match import match
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.versions import PgvectorVersion
@@ -47,3 +54,14 @@ def test_toml(tmp_path: Path) -> None:
     f.write_text('[[ignore]]\nid = "CVE-9"\nreason = "r"\nexpires = 2027-02-03\ntarget = "db*"\n')
     [e] = load_ignores(f)
     assert (e.id, e.expires, e.target) == ("CVE-9", date(2027, 2, 3), "db*")
+
+
+def test_one_rule_for_kinds_databases_and_the_longest_acceptance() -> None:
+    today = date(2026, 6, 1)
+    short = IgnoreEntry("OUTDATED", "later", date(2026, 7, 1), "prod-*/app")
+    long = IgnoreEntry("OUTDATED", "much later", date(2026, 12, 1), "prod-eu")
+    assert judge([short], {"OUTDATED"}, "prod-eu", "app", today).muted_by == short
+    assert judge([short], {"OUTDATED"}, "prod-eu", "other", today) == Judgement()
+    assert judge([short, long], {"OUTDATED"}, "prod-eu", "app", today).muted_by == long
+    lapsed = judge([short], {"OUTDATED"}, "prod-eu", "app", date(2026, 8, 1))
+    assert lapsed == Judgement(expired=short)

@@ -35,7 +35,10 @@ def test_plan_json_uses_the_paths_on_disk(swapped: Sandbox) -> None:
     assert code == 0, out
     (target,) = json.loads(out)["targets"]
     assert target["package"] is None  # 0.8.5 is already on disk
-    assert target["pg_minor"]["target"] == "16.15"
+    # a sandbox "offers" the minors vecpatch has builds for: 16.14, not the catalog's 16.15
+    assert target["platform"] == "sandbox" and target["pg_minor"]["target"] == "16.14"
+    notes = target["pg_minor"]["notes"]
+    assert "the host offers at most 16.14; 16.15 is not packaged there" in notes
     (db,) = target["databases"]
     assert db["status"] == "planned" and db["installed"] == "0.7.4" and db["target"] == "0.8.5"
     assert db["path"][0] == "0.7.4" and db["path"][-1] == "0.8.5"

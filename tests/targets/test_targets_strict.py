@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vecpatch.cli.main import app
+from vecpatch.cli.options import Fleet
 from vecpatch.targets import TargetsError, check_targets, targets_from_args
 
 runner = CliRunner()
@@ -143,3 +144,11 @@ def test_configuration_errors_exit_2_everywhere(tmp_path: Path, command: list[st
     text = " ".join(result.stderr.split())
     assert "unknown top-level key" in text and "port 99999 is out of range" in text
     assert "Traceback" not in result.stderr and SENTINEL not in result.stderr
+
+
+def test_queued_commands_leave_secrets_to_the_workers(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text("[[targets]]\nname='a'\ndsn='host=db'\npassword='env:VECPATCH_UNSET_PW'\n")
+    with pytest.raises(TargetsError, match="VECPATCH_UNSET_PW is not set"):
+        Fleet(file=path).gather()
+    assert [t.name for t in Fleet(file=path, secrets_here=False).gather().targets] == ["a"]

@@ -35,11 +35,12 @@ def plan_reasons(tplan: TargetPlan, dplan: DatabasePlan, opts: ApplyOptions) -> 
     reasons = list(dplan.blockers)
     if tplan.on_replica:
         reasons.append("the server is a standby (in recovery): apply on the primary")
-    if dplan.needs_package and not (tplan.package and tplan.package.hook_command):
-        how = "; ".join(f"{k}: {v}" for k, v in tplan.package.instructions) if tplan.package else ""
+    package = tplan.package
+    if dplan.needs_package and not (package and (package.hook_command or package.driver)):
+        how = "; ".join(f"{k}: {v}" for k, v in package.instructions) if package else ""
         reasons.append(
             f"pgvector {dplan.target} is not on disk: install the package first ({how}) "
-            "or configure a package hook"
+            "or configure a package hook (or driver with host_command, where the host offers it)"
         )
     if opts.backup is BackupKind.NONE and not opts.i_have_a_backup:
         reasons.append("--backup none needs --i-have-a-backup")

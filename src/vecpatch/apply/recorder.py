@@ -16,6 +16,7 @@ from typing import Any
 from vecpatch.apply.model import DatabaseRun, Step
 from vecpatch.history.records import ApplyStepRecord
 from vecpatch.history.store import HistoryStore
+from vecpatch.pgerrors import first_line
 
 
 class Recorder:
@@ -37,7 +38,7 @@ class Recorder:
             outcome = str(detail.pop("outcome", "ok"))
         except BaseException as exc:
             outcome = "failed"
-            detail.setdefault("error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            detail.setdefault("error", first_line(exc))
             raise
         finally:
             self.add(run, Step(name, outcome, started, time.monotonic() - t0, detail))

@@ -48,9 +48,10 @@ class Ui(Protocol):
 def plan_policy(opts: ApplyOptions, target: Target | None = None) -> PlanPolicy:
     """The planner's policy for one target (its own package hook wins over the option)."""
     hook = (target.package_hook if target else None) or opts.package_hook
+    driver = target.driver if target else None
     if opts.to:
-        return PlanPolicy(policy=Policy.PINNED, pinned=opts.to, package_hook=hook)
-    return PlanPolicy(policy=opts.policy, package_hook=hook)
+        return PlanPolicy(policy=Policy.PINNED, pinned=opts.to, package_hook=hook, driver=driver)
+    return PlanPolicy(policy=opts.policy, package_hook=hook, driver=driver)
 
 
 def make_plan(

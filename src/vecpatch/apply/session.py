@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from vecpatch.pgerrors import first_line
 from vecpatch.redact import redact_text
 from vecpatch.targets.conninfo import ConnInfo
 
@@ -79,7 +80,4 @@ class Endpoint:
 
 def error_text(exc: BaseException, endpoint: Endpoint) -> str:
     """A one-line, secret-free description of a database or OS error."""
-    sqlstate = getattr(exc, "sqlstate", None)
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    text = f"{first} (SQLSTATE {sqlstate})" if sqlstate else first
-    return endpoint.clean(text)
+    return endpoint.clean(first_line(exc))

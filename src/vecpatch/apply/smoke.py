@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.apply.model import Check
+from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import DatabaseFacts, VectorIndex
 
 K = 10
@@ -78,14 +79,8 @@ def type_checks(conn: psycopg.Connection[Any], db: DatabaseFacts) -> list[Check]
                 n = conn.execute(query).fetchone()
             checks.append(Check(name, True, f"{n[0] if n else 0} values"))
         except psycopg.Error as exc:
-            checks.append(Check(name, False, _first_line(exc)))
+            checks.append(Check(name, False, first_line(exc)))
     return checks
-
-
-def _first_line(exc: BaseException) -> str:
-    sqlstate = getattr(exc, "sqlstate", None)
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
 
 
 Baseline = dict[str, float]
@@ -118,7 +113,7 @@ def index_checks(
             with conn.transaction():
                 out.append(_index_check(conn, idx, name, floor))
         except psycopg.Error as exc:
-            out.append(Check(name, False, _first_line(exc)))
+            out.append(Check(name, False, first_line(exc)))
     return out
 
 

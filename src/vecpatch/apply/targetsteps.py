@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.job import Job
@@ -23,7 +24,8 @@ from vecpatch.apply.preflight import plan_reasons
 from vecpatch.apply.recorder import Recorder
 from vecpatch.catalog.model import Catalog
 from vecpatch.placeholders import fill
-from vecpatch.plan import Status, plan_target
+from vecpatch.plan import PackageStep, PgMinorStep, Status, plan_target
+from vecpatch.platform import drivers
 from vecpatch.scan import ScanOptions, probe
 from vecpatch.targets import Target
 
@@ -62,17 +64,17 @@ def _target_steps(
     changed = False
     if tplan.pg_minor is not None:
         minor = tplan.pg_minor
-        if opts.pg_minor_hook:
+        command = _minor_command(mine, opts, target, minor)
+        if command is None:
+            return False
+        if command:
             for job in mine:
                 job.release()  # the restart ends every session
-            values = {
-                "host": first.endpoint.host,
-                "pg_major": str(first.server_major),
-                "version": minor.target,
-            }
-            if not _hook(mine, rec, "pg-minor", fill(opts.pg_minor_hook, values)):
+            if not _hook(mine, rec, "pg-minor", command):
                 return False
             _wait_reachable(first, 120.0)
+            if not _verify_minor(mine, rec, minor.target, minor.current, notes, ui):
+                return False
             changed = True
         else:
             note = (
@@ -83,13 +85,108 @@ def _target_steps(
             notes.append(note)
             ui.info(note)
     package = tplan.package
-    if package and package.hook_command and any(j.dplan.needs_package for j in mine):
-        if not _hook(mine, rec, "package", package.hook_command):
+    if package and any(j.dplan.needs_package for j in mine):
+        command = package.hook_command or _package_command(mine, target, package)
+        if command is None:
             return False
-        changed = True
+        if command:
+            if not _hook(mine, rec, "package", command):
+                return False
+            _verify_package(mine, rec, package.version, notes, ui)
+            changed = True
     if changed:
         _replan(mine, opts, catalog, target, environ)
     return True
+
+
+def _minor_command(
+    mine: list[Job], opts: ApplyOptions, target: Target, minor: PgMinorStep
+) -> str | None:
+    """``--pg-minor-hook`` filled in, else the target's driver command; "" when neither
+    (an operator step); None when the driver refused (the jobs say why)."""
+    first = mine[0]
+    if opts.pg_minor_hook:
+        values = {
+            "host": first.endpoint.host,
+            "pg_major": str(first.server_major),
+            "version": minor.target,
+        }
+        return fill(opts.pg_minor_hook, values)
+    if target.driver is None:
+        return ""
+    try:
+        return drivers.minor_command(target.driver, target.host_command, minor)
+    except drivers.DriverRefused as exc:
+        _refuse(mine, str(exc))
+        return None
+
+
+def _package_command(mine: list[Job], target: Target, package: PackageStep) -> str | None:
+    if target.driver is None:
+        return ""
+    try:
+        return drivers.package_command(target.driver, target.host_command, package)
+    except drivers.DriverRefused as exc:
+        _refuse(mine, str(exc))
+        return None
+
+
+def _refuse(mine: list[Job], reason: str) -> None:
+    for job in mine:
+        job.run.outcome = Outcome.REFUSED
+        job.run.reasons.append(reason)
+        job.release()
+
+
+def _verify_minor(
+    mine: list[Job], rec: Recorder, asked: str, before: str, notes: list[str], ui: Any
+) -> bool:
+    """The server must run a new minor now; another one than asked is recorded and shown."""
+    got = _read_one(mine[0], "SELECT current_setting('server_version')")
+    got = got.split()[0] if got else None
+    outcome = "ok" if got == asked else "warning" if got and got != before else "failed"
+    _record(mine, rec, "pg-minor-verify", outcome, {"asked": asked, "got": got})
+    if outcome == "failed":
+        for job in mine:
+            job.run.outcome = Outcome.FAILED
+            job.run.reasons.append(
+                f"after the minor step the server reports {got or 'nothing'}, not {asked}"
+            )
+            job.release()
+        return False
+    if outcome == "warning":
+        note = f"{mine[0].run.target}: PostgreSQL minor step asked {asked}, the server runs {got}"
+        notes.append(note)
+        ui.info(note)
+    return True
+
+
+def _verify_package(mine: list[Job], rec: Recorder, asked: str, notes: list[str], ui: Any) -> None:
+    query = "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'"
+    got = _read_one(mine[0], query)
+    outcome = "ok" if got == asked else "warning"
+    _record(mine, rec, "package-verify", outcome, {"asked": asked, "got": got})
+    if outcome == "warning":
+        note = f"{mine[0].run.target}: package step asked pgvector {asked}, the files say {got}"
+        notes.append(note)
+        ui.info(note)
+
+
+def _read_one(job: Job, query: str) -> str | None:
+    try:
+        with job.endpoint.connect() as conn:
+            row = conn.execute(sql.SQL(query)).fetchone()
+    except psycopg.Error:
+        return None
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def _record(
+    mine: list[Job], rec: Recorder, step: str, outcome: str, detail: dict[str, Any]
+) -> None:
+    now = datetime.now(UTC)
+    for job in mine:
+        rec.add(job.run, Step(step, outcome, now, 0.0, dict(detail)))
 
 
 def _hook(mine: list[Job], rec: Recorder, step: str, command: str) -> bool:

@@ -46,6 +46,8 @@ def _target_steps(t: Mapping[str, Any], version_hint: str) -> list[str]:
     ]
     if t.get("skipped"):
         return [*lines, f"Skipped by the planner: {t['skipped']}", ""]
+    if t.get("platform"):
+        lines += [f"Platform: {t['platform']} ({'; '.join(t.get('platform_evidence') or [])})", ""]
     step = 1
     minor = t.get("pg_minor")
     if minor:
@@ -53,13 +55,18 @@ def _target_steps(t: Mapping[str, Any], version_hint: str) -> list[str]:
             f"{step}. **PostgreSQL minor {minor['current']} -> {minor['target']}** (restart; "
             f"fixes {len(minor.get('cves_fixed') or [])} CVEs). Replicas first, then switch over "
             "or restart the primary. Never in the same change as the extension update.",
+            *[f"   - {k}: `{v}`" for k, v in minor.get("commands") or []],
+            *[f"   - note: {n}" for n in minor.get("notes") or []],
         ]
         step += 1
     package = t.get("package")
     if package:
         how = package.get("hook_command") or "; ".join(
-            f"{k}: `{v}`" for k, v in package.get("instructions", [])[:3]
+            f"{k}: `{v}`" for k, v in package.get("instructions", [])
         )
+        if package.get("reachable") and package["reachable"] != package["version"]:
+            exposed = ", ".join(package.get("exposed") or []) or "no known advisory"
+            how += f" (reachable now: {package['reachable']}; still exposed there: {exposed})"
         lines.append(
             f"{step}. **Install pgvector {package['version']}** for PostgreSQL "
             f"{package['pg_major']} on this server and its replicas: {how}"

@@ -7,16 +7,19 @@ so accepted risk resurfaces instead of being forgotten.
 File shape (TOML ``[[ignore]]`` tables, or YAML: a list or ``{ignore: [...]}``)::
 
     [[ignore]]
-    id = "CVE-2026-3172"          # id or any alias
-    target = "prod-*"             # optional fnmatch pattern on the target name
+    id = "CVE-2026-3172"          # id or any alias, or a finding kind such as OUTDATED
+    target = "prod-*"             # optional fnmatch pattern on "target" or "target/database"
     reason = "parallel builds disabled; upgrade in Q1"
     expires = 2027-01-31
+
+This module holds the one matching rule (:meth:`IgnoreEntry.applies`, :func:`judge`);
+``scan``, ``watch``, the workers and ``catalog check`` all go through it.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fnmatch import fnmatchcase
@@ -42,10 +45,40 @@ class IgnoreEntry:
     target: str | None = None
     source: str = ""
 
-    def applies(self, match: AdvisoryMatch, target: str) -> bool:
-        if self.id not in match.advisory.ids:
+    def applies(self, ids: Collection[str], target: str, database: str | None = None) -> bool:
+        """*ids* (advisory id, aliases, finding kind) holds ours, and the pattern (if any)
+        matches ``target`` or ``target/database``."""
+        if self.id not in ids:
             return False
-        return self.target is None or fnmatchcase(target, self.target)
+        if self.target is None:
+            return True
+        places = [target] if database is None else [target, f"{target}/{database}"]
+        return any(fnmatchcase(place, self.target) for place in places)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """``muted_by``: the live acceptance lasting longest; else ``expired``: the last lapsed."""
+
+    muted_by: IgnoreEntry | None = None
+    expired: IgnoreEntry | None = None
+
+
+def judge(
+    entries: Iterable[IgnoreEntry],
+    ids: Collection[str],
+    target: str,
+    database: str | None,
+    today: date,
+) -> Judgement:
+    """Whether one finding is accepted on *today*, or was and the acceptance lapsed."""
+    hits = [e for e in entries if e.applies(ids, target, database)]
+    live = [e for e in hits if e.expires >= today]
+    if live:
+        return Judgement(muted_by=max(live, key=lambda e: e.expires))
+    if hits:
+        return Judgement(expired=max(hits, key=lambda e: e.expires))
+    return Judgement()
 
 
 @dataclass(frozen=True)
@@ -126,12 +159,11 @@ def apply_ignores(
     muted: list[tuple[AdvisoryMatch, IgnoreEntry]] = []
     reopened: list[tuple[AdvisoryMatch, IgnoreEntry]] = []
     for m in matches:
-        hits = [e for e in ignores if e.applies(m, target)]
-        live = [e for e in hits if e.expires >= today]
-        if live:
-            muted.append((m, max(live, key=lambda e: e.expires)))
+        verdict = judge(ignores, m.advisory.ids, target, None, today)
+        if verdict.muted_by is not None:
+            muted.append((m, verdict.muted_by))
             continue
         active.append(m)
-        if hits:
-            reopened.append((m, max(hits, key=lambda e: e.expires)))
+        if verdict.expired is not None:
+            reopened.append((m, verdict.expired))
     return IgnoreOutcome(tuple(active), tuple(muted), tuple(reopened))

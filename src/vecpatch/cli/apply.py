@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,9 +18,9 @@ from rich.text import Text
 
 from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind
 from vecpatch.cli.console import err, info, out, redacting_filter
-from vecpatch.cli.options import duration
+from vecpatch.cli.options import Fleet, duration, expand, fleet_options
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
-from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
+from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
 from vecpatch.plan import Policy
 
@@ -94,34 +95,51 @@ History = Annotated[
 Fmt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
 
 
-def apply(
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
-    to: Annotated[str | None, typer.Option("--to", help="Target pgvector version.")] = None,
+def apply_settings(
     policy: ApplyPolicyOpt = Policy.LATEST,
     backup: BackupOpt = BackupKind.PG_DUMP,
     backup_command: BackupCommandOpt = None,
     backup_dir: BackupDirOpt = None,
     i_have_a_backup: IHaveABackupOpt = False,
     now: NowOpt = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="No typed confirmation.")] = False,
     lock_timeout: LockTimeoutOpt = "2s",
     statement_timeout: StatementTimeoutOpt = "5m",
     retry_budget: RetryBudgetOpt = "30s",
     reconnect_stale: ReconnectStaleOpt = False,
     reconnect_hook: ReconnectHookOpt = None,
     soak: SoakOpt = "120s",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and preflight only.")] = False,
-    history: History = None,
-    fmt: Fmt = "table",
     evidence_dir: EvidenceDirOpt = None,
     pg_bin: PgBinOpt = None,
     pg_minor_hook: PgMinorHookOpt = None,
     package_hook: PackageHookOpt = None,
     concurrency: ConcurrencyOpt = 4,
+) -> ApplyOptions:
+    """apply's settings (durations as typed); ``vecpatch apply`` and ``vecpatch worker
+    enqueue-apply`` both take them (see :func:`~vecpatch.cli.options.expand`), so a queued
+    apply parses exactly like a local one."""
+    if backup is BackupKind.NONE and not i_have_a_backup:
+        raise UsageError("--backup none needs --i-have-a-backup")
+    return ApplyOptions(
+        policy=policy, backup=backup, backup_command=backup_command, backup_dir=backup_dir,
+        i_have_a_backup=i_have_a_backup, now=now,
+        lock_timeout=positive(duration(lock_timeout), "--lock-timeout"),
+        statement_timeout=positive(duration(statement_timeout), "--statement-timeout"),
+        retry_budget=duration(retry_budget), reconnect_stale=reconnect_stale,
+        reconnect_hook=reconnect_hook, soak=duration(soak), evidence_dir=evidence_dir,
+        pg_bin=pg_bin, pg_minor_hook=pg_minor_hook, package_hook=package_hook,
+        concurrency=concurrency,
+    )  # fmt: skip
+
+
+@expand(fleet=fleet_options, settings=apply_settings)
+def apply(
+    fleet: Fleet,
+    settings: ApplyOptions,
+    to: Annotated[str | None, typer.Option("--to", help="Target pgvector version.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="No typed confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan and preflight only.")] = False,
+    history: History = None,
+    fmt: Fmt = "table",
 ) -> None:
     """Update pgvector safely: preflight, backup, update in one checked transaction, verify.
 
@@ -135,38 +153,14 @@ def apply(
 
     if not (yes or dry_run or sys.stdin.isatty()):
         raise UsageError("stdin is not a terminal: pass --yes to apply without typed confirmation")
-    opts = build_options(
-        policy=policy, to=to, backup=backup, backup_command=backup_command,
-        backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now, yes=yes,
-        lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-        retry_budget=retry_budget, reconnect_stale=reconnect_stale,
-        reconnect_hook=reconnect_hook, soak=soak, dry_run=dry_run,
-        evidence_dir=evidence_dir, pg_bin=pg_bin, pg_minor_hook=pg_minor_hook,
-        package_hook=package_hook, concurrency=concurrency,
-    )  # fmt: skip
-    selection = gather(targets, targets_file, env, tag, wave)
+    opts = replace(settings, to=to, yes=yes, dry_run=dry_run)
+    selection = fleet.gather()
     secrets = target_secrets(selection.targets)
     redacting_filter().add(*secrets)
     with HistoryStore.open(history, secrets=secrets) as store:
         result = run_apply(selection.targets, opts, load_catalog(offline=True), store, CliUi())
     render_apply(result, fmt, tuple(secrets))
     raise typer.Exit(int(result.exit_code))
-
-
-def build_options(
-    *, lock_timeout: str, statement_timeout: str, retry_budget: str, soak: str, **chosen: Any
-) -> ApplyOptions:
-    """ApplyOptions from apply's command-line values (durations as typed); shared with
-    ``vecpatch worker enqueue-apply`` so a queued apply parses exactly like a local one."""
-    if chosen.get("backup") is BackupKind.NONE and not chosen.get("i_have_a_backup"):
-        raise UsageError("--backup none needs --i-have-a-backup")
-    return ApplyOptions(
-        lock_timeout=positive(duration(lock_timeout), "--lock-timeout"),
-        statement_timeout=positive(duration(statement_timeout), "--statement-timeout"),
-        retry_budget=duration(retry_budget),
-        soak=duration(soak),
-        **chosen,
-    )
 
 
 def render_apply(result: ApplyResult, fmt: str, secrets: tuple[str, ...]) -> None:

@@ -11,6 +11,7 @@ import os
 import re
 import time
 import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,38 +21,22 @@ import typer
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.atomic import atomic_write
 from vecpatch.automation import migration
-from vecpatch.cli.apply import (
-    ApplyPolicyOpt,
-    BackupCommandOpt,
-    BackupDirOpt,
-    BackupOpt,
-    ConcurrencyOpt,
-    EvidenceDirOpt,
-    IHaveABackupOpt,
-    LockTimeoutOpt,
-    NowOpt,
-    PackageHookOpt,
-    PgBinOpt,
-    PgMinorHookOpt,
-    ReconnectHookOpt,
-    ReconnectStaleOpt,
-    RetryBudgetOpt,
-    SoakOpt,
-    StatementTimeoutOpt,
-)
+from vecpatch.cli.apply import apply_settings
 from vecpatch.cli.console import err, info, out, redacting_filter
-from vecpatch.cli.options import duration
+from vecpatch.cli.options import Fleet, duration, expand, fleet_options
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
-from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather, targets_file_path
+from vecpatch.cli.selection import EnvOpt, TagOpt, gather, targets_file_path
+from vecpatch.cli.stage import stage_settings
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.plan import Policy, build_plan
+from vecpatch.plan import build_plan
 
 if TYPE_CHECKING:
     from vecpatch.automation.rollout import RolloutOptions, RolloutResult
     from vecpatch.automation.watch import WatchResult
     from vecpatch.automation.waves import Wave
+    from vecpatch.stage.runner import StageOptions
     from vecpatch.targets.model import Target
 
 History = Annotated[
@@ -86,12 +71,9 @@ def _offline_default() -> bool:
     return os.environ.get("VECPATCH_OFFLINE", "") not in ("", "0", "false", "no")
 
 
+@expand(fleet=fleet_options)
 def watch(
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
+    fleet: Fleet,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron).")] = False,
     interval: Annotated[str, typer.Option("--interval", help="Time between passes.")] = "1h",
     offline: Annotated[bool, typer.Option("--offline", help="No feed update.")] = False,
@@ -131,7 +113,7 @@ def watch(
     from vecpatch.history.store import HistoryStore
     from vecpatch.scan import target_secrets
 
-    selection = gather(targets, targets_file, env, tag, wave)
+    selection = fleet.gather()
     urls = recipients(notify)
     opts = WatchOptions(
         offline=offline or _offline_default(),
@@ -419,7 +401,7 @@ def runbook_cmd(
     known: dict[str, Target] = {}
     path = targets_file_path(targets_file)
     if path is not None:
-        known = {t.name: t for t in load_targets(path).targets}
+        known = {t.name: t for t in load_targets(path, environ=None).targets}  # no connections
     text = runbook.render(doc, known, datetime.now(UTC))
     if output is None:
         typer.echo(text, nl=False)
@@ -437,6 +419,23 @@ QueueDsn = Annotated[
         "--queue-dsn", envvar="VECPATCH_QUEUE_DSN", help="PostgreSQL DSN of the job queue."
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """Where a command queues its jobs, and for which targets."""
+
+    dsn: str
+    fleet: Fleet
+
+
+@expand(fleet=fleet_options)
+def queue_options(queue_dsn: QueueDsn, fleet: Fleet) -> Queued:
+    """The queue and the targets every ``enqueue-*`` command takes; the DSN's password is
+    registered for redaction before anything can log it. Targets' password references are
+    the workers' to resolve, so they are not checked here."""
+    redacting_filter().add(*_dsn_secrets(queue_dsn))
+    return Queued(queue_dsn, replace(fleet, secrets_here=False))
 
 
 @worker_app.callback(invoke_without_command=True)
@@ -485,56 +484,31 @@ def worker(
 
 
 @worker_app.command("enqueue-scan")
+@expand(job=queue_options)
 def enqueue_scan_cmd(
-    queue_dsn: QueueDsn,
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
+    job: Queued,
     history: History = None,
 ) -> None:
     """Queue one scan job per target; workers record them as one scan run (printed)."""
     from vecpatch.automation.worker import enqueue_scan
 
-    redacting_filter().add(*_dsn_secrets(queue_dsn))
-    selection = gather(targets, targets_file, env, tag, wave)
-    run_id = enqueue_scan(queue_dsn, selection.targets, history)
-    info(f"queued {len(selection.targets)} scan job(s) for run {run_id}")
+    targets = job.fleet.gather().targets
+    run_id = enqueue_scan(job.dsn, targets, history)
+    info(f"queued {len(targets)} scan job(s) for run {run_id}")
     typer.echo(run_id)
 
 
 @worker_app.command("enqueue-apply")
+@expand(job=queue_options, settings=apply_settings)
 def enqueue_apply_cmd(
-    queue_dsn: QueueDsn,
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
+    job: Queued,
+    settings: ApplyOptions,
     to: Annotated[
         str | None, typer.Option("--to", help="Required: the pgvector version every job applies.")
     ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Required: workers cannot ask for confirmation.")
     ] = False,
-    policy: ApplyPolicyOpt = Policy.LATEST,
-    backup: BackupOpt = BackupKind.PG_DUMP,
-    backup_command: BackupCommandOpt = None,
-    backup_dir: BackupDirOpt = None,
-    i_have_a_backup: IHaveABackupOpt = False,
-    now: NowOpt = False,
-    lock_timeout: LockTimeoutOpt = "2s",
-    statement_timeout: StatementTimeoutOpt = "5m",
-    retry_budget: RetryBudgetOpt = "30s",
-    reconnect_stale: ReconnectStaleOpt = False,
-    reconnect_hook: ReconnectHookOpt = None,
-    soak: SoakOpt = "120s",
-    evidence_dir: EvidenceDirOpt = None,
-    pg_bin: PgBinOpt = None,
-    pg_minor_hook: PgMinorHookOpt = None,
-    package_hook: PackageHookOpt = None,
-    concurrency: ConcurrencyOpt = 4,
 ) -> None:
     """Queue one apply job per target; each job is a `vecpatch apply` of that target.
 
@@ -543,7 +517,6 @@ def enqueue_apply_cmd(
     the worker's. --yes is required. Prints the number of jobs queued.
     """
     from vecpatch.automation.worker import enqueue_apply
-    from vecpatch.cli.apply import build_options
 
     if not yes:
         raise UsageError(
@@ -555,47 +528,19 @@ def enqueue_apply_cmd(
             "a queued apply must name its version (--to)",
             hint="each worker would otherwise pick one from its own catalog when the job runs",
         )
-    redacting_filter().add(*_dsn_secrets(queue_dsn))
-    opts = build_options(
-        policy=policy, to=to, backup=backup, backup_command=backup_command,
-        backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now, yes=yes,
-        lock_timeout=lock_timeout, statement_timeout=statement_timeout,
-        retry_budget=retry_budget, reconnect_stale=reconnect_stale,
-        reconnect_hook=reconnect_hook, soak=soak, evidence_dir=evidence_dir, pg_bin=pg_bin,
-        pg_minor_hook=pg_minor_hook, package_hook=package_hook, concurrency=concurrency,
-    )  # fmt: skip
-    selection = gather(targets, targets_file, env, tag, wave)
-    count = enqueue_apply(queue_dsn, selection.targets, opts)
+    count = enqueue_apply(job.dsn, job.fleet.gather().targets, replace(settings, to=to, yes=yes))
     info(f"queued {count} apply job(s); each is recorded as its own apply run")
     typer.echo(count)
 
 
 @worker_app.command("enqueue-stage")
+@expand(job=queue_options, settings=stage_settings)
 def enqueue_stage_cmd(
-    queue_dsn: QueueDsn,
-    targets: TargetsArg = None,
-    targets_file: TargetsOpt = None,
-    env: EnvOpt = None,
-    tag: TagOpt = None,
-    wave: WaveOpt = None,
-    to: ToOpt = None,
-    policy: PolicyOpt = PolicyChoice.latest,
-    plan_file: Annotated[
-        Path | None, typer.Option("--plan", help="Your test plan (YAML, on the worker).")
-    ] = None,
-    queries: Annotated[
-        Path | None, typer.Option("--queries", help="Your queries (SQL, on the worker).")
-    ] = None,
-    post_update_sql: Annotated[
-        Path | None, typer.Option("--post-update-sql", help="SQL your deploy runs after it.")
-    ] = None,
+    job: Queued,
+    settings: StageOptions,
     sample_rows: Annotated[
         int, typer.Option("--sample-rows", min=1, help="Rows per vector table in the clone.")
     ] = 100_000,
-    perf_queries: Annotated[
-        int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
-    ] = None,
-    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
     output_dir: Annotated[
         Path | None,
         typer.Option("--output-dir", help="Reports go to DIR/<run id>/ on the worker."),
@@ -609,16 +554,10 @@ def enqueue_stage_cmd(
     folder's stage/), then destroys the clone. Paths are the worker's. Prints the count.
     """
     from vecpatch.automation.worker import enqueue_stage
-    from vecpatch.stage.runner import StageOptions
 
-    opts = StageOptions(
-        policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
-        post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
-    )  # fmt: skip
-    redacting_filter().add(*_dsn_secrets(queue_dsn))
-    selection = gather(targets, targets_file, env, tag, wave)
+    selection = job.fleet.gather()
     count = enqueue_stage(
-        queue_dsn, selection.targets, opts, sample_rows=sample_rows, output_dir=output_dir
+        job.dsn, selection.targets, settings, sample_rows=sample_rows, output_dir=output_dir
     )
     info(f"queued {count} stage job(s); each is recorded as its own stage run")
     typer.echo(count)

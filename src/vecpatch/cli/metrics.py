@@ -62,7 +62,7 @@ def objectives(targets_file: Path | None, settings: list[str] | None) -> Objecti
     result = Objectives()
     path = targets_file_path(targets_file)
     if path is not None:
-        extra = load_targets(path).settings.model_extra or {}
+        extra = load_targets(path, environ=None).settings.model_extra or {}  # no connections
         table = extra.get("metrics") or {}
         if not isinstance(table, dict):
             raise UsageError(f"{path}: [settings.metrics] must be a table")

@@ -176,6 +176,8 @@ def render_plan(console: Console, result: Plan) -> None:
 
 def _steps(t: TargetPlan) -> list[str]:
     steps: list[str] = []
+    if t.platform:
+        steps.append(f"platform: {t.platform} ({'; '.join(t.platform_evidence[:2])})")
     if t.on_replica:
         steps.append("standby: install the package here first; ALTER EXTENSION runs on the primary")
     if t.pg_minor is not None:
@@ -183,13 +185,19 @@ def _steps(t: TargetPlan) -> list[str]:
             f"1. PostgreSQL {t.pg_minor.current} -> {t.pg_minor.target} (restart; fixes "
             f"{len(t.pg_minor.cves_fixed)} CVEs) — before the extension step"
         )
+        steps += [f"     {k}: {v}" for k, v in t.pg_minor.commands]
+        steps += [f"     note: {n}" for n in t.pg_minor.notes]
     if t.package is not None:
-        how = t.package.hook_command or "; ".join(
-            f"{k}: {v}" for k, v in t.package.instructions[:2]
-        )
-        steps.append(
-            f"2. install pgvector {t.package.version} for PostgreSQL {t.package.pg_major}: {how}"
-        )
+        steps.append(f"2. install pgvector {t.package.version} for PostgreSQL {t.package.pg_major}")
+        if t.package.hook_command:
+            steps.append(f"     hook: {t.package.hook_command}")
+        else:
+            steps += [f"     {k}: {v}" for k, v in t.package.instructions]
+        if t.package.reachable is not None and t.package.reachable != t.package.version:
+            exposed = ", ".join(t.package.exposed) or "no known advisory"
+            steps.append(
+                f"     reachable now: pgvector {t.package.reachable}; still exposed: {exposed}"
+            )
     planned = sum(d.status is Status.PLANNED for d in t.databases)
     if planned:
         steps.append(f"3. ALTER EXTENSION vector UPDATE in {planned} database(s), fresh sessions")

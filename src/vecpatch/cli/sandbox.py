@@ -58,9 +58,9 @@ def versions() -> None:
     """List the PostgreSQL x pgvector pairs a sandbox can be created with."""
     from vecpatch.sandbox import available_pairs
 
-    table = Table("postgresql", "pgvector", "wheel")
+    table = Table("postgresql", "pgvector", "origin")
     for b in available_pairs():
-        table.add_row(b.pg, b.pgvector, f"{b.dist}=={b.dist_version} ({b.subdir}/)")
+        table.add_row(b.pg, b.pgvector, b.origin)
     out.print(table)
 
 

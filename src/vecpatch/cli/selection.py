@@ -46,13 +46,20 @@ def gather(
     env: str | None = None,
     tag: str | None = None,
     wave: int | None = None,
+    *,
+    secrets_here: bool = True,
 ) -> Selection:
-    """Targets from arguments and/or a file, filtered; TargetsError lists every problem."""
+    """Targets from arguments and/or a file, filtered; TargetsError lists every problem.
+
+    *secrets_here*: the command connects from this machine, so password references must
+    resolve here (False for commands that queue work for others).
+    """
     from vecpatch.targets import load_targets, select, targets_from_args
 
     path = targets_file_path(targets_file)
     found = list(targets_from_args(args or []))
-    loaded = load_targets(path) if path is not None else None
+    environ = os.environ if secrets_here else None
+    loaded = load_targets(path, environ) if path is not None else None
     if loaded is not None:
         found += loaded.targets
     if not found:

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from vecpatch.atomic import atomic_write
 from vecpatch.cli.console import info, out, redacting_filter
+from vecpatch.cli.options import expand
 from vecpatch.cli.plan import PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsOpt
 from vecpatch.cli.selection import gather
@@ -85,7 +86,36 @@ def stage_and_record(
             staging.sandbox.destroy()
 
 
+def stage_settings(
+    to: ToOpt = None,
+    policy: PolicyOpt = PolicyChoice.latest,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Your test plan (YAML; queued: on the worker).")
+    ] = None,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="Your queries (SQL; queued: on the worker).")
+    ] = None,
+    post_update_sql: Annotated[
+        Path | None, typer.Option("--post-update-sql", help="SQL your deploy runs after it.")
+    ] = None,
+    perf_queries: Annotated[
+        int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
+    ] = None,
+    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
+) -> StageOptions:
+    """stage's settings; ``vecpatch stage`` and ``vecpatch worker enqueue-stage`` both take
+    them (see :func:`~vecpatch.cli.options.expand`), so a queued stage reads them alike."""
+    from vecpatch.stage.runner import StageOptions
+
+    return StageOptions(
+        policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
+        post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
+    )  # fmt: skip
+
+
+@expand(settings=stage_settings)
 def stage(
+    settings: StageOptions,
     staging: Annotated[str | None, typer.Option("--staging", help="Staging DSN.")] = None,
     clone_from: Annotated[
         str | None, typer.Option("--clone-from", help="Production DSN or target to clone.")
@@ -93,22 +123,11 @@ def stage(
     sandbox: Annotated[str | None, typer.Option("--sandbox", help="A vecpatch sandbox.")] = None,
     targets_file: TargetsOpt = None,
     database: Annotated[str | None, typer.Option("--database", help="Sandbox database.")] = None,
-    to: ToOpt = None,
-    policy: PolicyOpt = PolicyChoice.latest,
-    plan_file: Annotated[Path | None, typer.Option("--plan", help="Your test plan (YAML).")] = None,
-    queries: Annotated[Path | None, typer.Option("--queries", help="Your queries (SQL).")] = None,
-    post_update_sql: Annotated[
-        Path | None, typer.Option("--post-update-sql", help="SQL your deploy runs after it.")
-    ] = None,
     package_hook: Annotated[
         str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
     ] = None,
     pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
     sample_rows: Annotated[int, typer.Option("--sample-rows", min=1)] = 100_000,
-    perf_queries: Annotated[
-        int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
-    ] = None,
-    no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
     keep_clone: Annotated[bool, typer.Option("--keep-clone", help="Keep the clone.")] = False,
     history: Annotated[
         str | None, typer.Option("--history", envvar="VECPATCH_HISTORY", help="History store.")
@@ -120,17 +139,11 @@ def stage(
 
     Exit codes: 0 every critical case passed; 1 a critical case failed; 2 usage error.
     """
-    from vecpatch.stage.runner import StageOptions
-
-    opts = StageOptions(
-        policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
-        post_update_sql=post_update_sql, perf_queries=perf_queries, rollback_drill=not no_drill,
-    )  # fmt: skip
     run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     target = _staging(staging, clone_from, sandbox, targets_file, database, package_hook,
                       pg_bin, sample_rows, run_id)  # fmt: skip
     redacting_filter().add(*target.endpoint.secrets)
-    report = stage_and_record(target, opts, history, info, keep_clone)
+    report = stage_and_record(target, settings, history, info, keep_clone)
     _emit(report, fmt, output)
     raise typer.Exit(int(report.exit_code))
 

@@ -37,6 +37,7 @@ from vecpatch.history.records import (
     ScanRecord,
     StageCaseRecord,
 )
+from vecpatch.pgerrors import first_line
 from vecpatch.redact import redact_dsn, redact_value
 
 R = TypeVar("R")
@@ -77,7 +78,7 @@ class HistoryStore:
         except (SQLAlchemyError, OSError) as exc:
             shown = redact_dsn(resolved)
             raise HistoryError(
-                f"cannot open history store {shown}: {redact_dsn(str(exc).splitlines()[0])}",
+                f"cannot open history store {shown}: {redact_dsn(first_line(exc))}",
                 hint="check --history / $VECPATCH_HISTORY and that the location is writable",
             ) from None
         return cls(engine, secrets)

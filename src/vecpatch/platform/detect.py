@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from vecpatch.platform.model import Platform, PlatformKind, PlatformMarkers
 
@@ -223,14 +224,22 @@ RULES: tuple[tuple[PlatformKind, Rule], ...] = (
 
 def detect(markers: PlatformMarkers) -> Platform:
     """The first platform whose markers are present, with every marker that matched."""
+    debian = re.fullmatch(r"\d+/([\w.-]+)", markers.cluster_name)
+    cluster = debian.group(1) if debian else None
     for kind, rule in RULES:
         evidence = rule(markers)
         if evidence:
-            return Platform(kind, tuple(evidence))
-    return Platform(PlatformKind.UNKNOWN, ("no platform marker seen",))
+            return Platform(kind, tuple(evidence), False, cluster, markers.data_directory)
+    unseen = ("no platform marker seen",)
+    return Platform(PlatformKind.UNKNOWN, unseen, False, cluster, markers.data_directory)
 
 
 def configured(kind: PlatformKind, detected: Platform) -> Platform:
     """The targets file's ``platform`` wins; the evidence keeps what detection saw."""
     seen = f"detected {detected.kind.value}: " + "; ".join(detected.evidence)
-    return Platform(kind, (f"targets file: platform = {kind.value!r}", seen), configured=True)
+    return replace(
+        detected,
+        kind=kind,
+        evidence=(f"targets file: platform = {kind.value!r}", seen),
+        configured=True,
+    )

@@ -55,6 +55,10 @@ class Platform:
     evidence: tuple[str, ...] = ()
     configured: bool = False
     """True when the targets file's ``platform`` key set it (the evidence says what was seen)."""
+    cluster: str | None = None
+    """Debian's cluster name (``main`` of ``cluster_name = '15/main'``) when it is one."""
+    data_directory: str | None = None
+    """Where the data lives, when the role may read it (a restart with ``pg_ctl`` needs it)."""
 
 
 @dataclass(frozen=True)

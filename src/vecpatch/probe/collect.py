@@ -168,7 +168,7 @@ class _Probe:
                 async with conn:
                     doc = await self._fetch(conn, queries.DATABASE)
                     return database_facts(doc, self.package)
-            except (psycopg.Error, OSError, TimeoutError) as exc:
+            except (psycopg.Error, OSError, TimeoutError, UnicodeError) as exc:
                 return DatabaseFailure(name, classify(exc, self._secrets()))
 
     async def run(self) -> TargetFacts:
@@ -187,7 +187,8 @@ class _Probe:
             return replace(base, failure=self.req.failure)
         try:
             server, names, existing, own = await self.first()
-        except (psycopg.Error, OSError, TimeoutError) as exc:
+        except (psycopg.Error, OSError, TimeoutError, UnicodeError) as exc:
+            # UnicodeError: a host name the resolver cannot encode (a label over 63 chars)
             failure = classify(exc, self.req.secrets)
             return replace(base, duration_seconds=time.perf_counter() - started, failure=failure)
         wanted = self._wanted(names, own)

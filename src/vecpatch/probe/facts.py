@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from vecpatch.platform.host import HostFacts
 from vecpatch.platform.model import Platform
 
 
@@ -181,6 +182,8 @@ class TargetFacts:
     not (what exists, not what was scanned). Empty when unknown (unreachable target)."""
     server_id: str = ""
     """The server's stable identity (:mod:`vecpatch.probe.identity`); empty when unreachable."""
+    host_facts: HostFacts | None = None
+    """What the database host said (packages, clusters, postmaster); ``None``: not read."""
 
     @property
     def reachable(self) -> bool:

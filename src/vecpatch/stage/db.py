@@ -20,13 +20,6 @@ LOCK_TIMEOUT = "2s"
 STATEMENT_TIMEOUT = "300s"
 
 
-def first_line(exc: BaseException) -> str:
-    """One line of an error, with its SQLSTATE (never a DSN: callers clean it)."""
-    sqlstate = getattr(exc, "sqlstate", None)
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
-
-
 def set_local(conn: psycopg.Connection[Any], name: str, value: str) -> None:
     """``SET LOCAL name = value`` with both bound as literals."""
     conn.execute(

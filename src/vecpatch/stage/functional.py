@@ -18,8 +18,9 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.catalog.versions import PgvectorVersion
+from vecpatch.pgerrors import first_line
 from vecpatch.stage import vectors as V
-from vecpatch.stage.db import first_line, savepoint
+from vecpatch.stage.db import savepoint
 from vecpatch.stage.model import Check
 
 DIM = 16

@@ -18,8 +18,9 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.catalog.versions import PgvectorVersion
+from vecpatch.pgerrors import first_line
 from vecpatch.stage import vectors as V
-from vecpatch.stage.db import first_line, savepoint, set_local
+from vecpatch.stage.db import savepoint, set_local
 from vecpatch.stage.model import Check
 
 ROWS = 300

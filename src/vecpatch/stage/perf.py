@@ -20,9 +20,10 @@ from psycopg import sql
 
 from vecpatch.apply.session import Endpoint
 from vecpatch.apply.smoke import operator_for
+from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import VectorIndex
 from vecpatch.stage import stats
-from vecpatch.stage.db import first_line, scalar, scratch, set_local
+from vecpatch.stage.db import scalar, scratch, set_local
 from vecpatch.stage.indexes import tie_recall
 
 SAMPLE_SEED = 0.4242

@@ -16,9 +16,10 @@ import psycopg
 
 from vecpatch.apply.session import Endpoint
 from vecpatch.catalog.versions import PgvectorVersion
+from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import VectorIndex
 from vecpatch.stage import functional, indexes, perf, regression
-from vecpatch.stage.db import first_line, scratch
+from vecpatch.stage.db import scratch
 from vecpatch.stage.model import CaseSpec, Category, Check
 from vecpatch.stage.queries import UserQuery
 

@@ -15,7 +15,8 @@ from psycopg import sql
 
 from vecpatch.apply.session import Endpoint
 from vecpatch.errors import UsageError
-from vecpatch.stage.db import LOCK_TIMEOUT, first_line, set_local
+from vecpatch.pgerrors import first_line
+from vecpatch.stage.db import LOCK_TIMEOUT, set_local
 from vecpatch.stage.queries import parse_queries
 
 

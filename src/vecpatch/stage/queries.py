@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.errors import UsageError
+from vecpatch.pgerrors import first_line
 
 _NAME = re.compile(r"^\s*--\s*name:\s*(\S.*?)\s*$", re.IGNORECASE)
 _KNN = re.compile(
@@ -127,7 +128,7 @@ def top_statements(conn: psycopg.Connection[Any], n: int) -> tuple[list[UserQuer
     try:
         rows = conn.execute(TOP.format(sql.Literal(n))).fetchall()
     except psycopg.Error as exc:
-        return [], f"pg_stat_statements unreadable: {str(exc).splitlines()[0]}"
+        return [], f"pg_stat_statements unreadable: {first_line(exc)}"
     queries = [str(r[0]) for r in rows]
     found = [UserQuery(derived_name(q), q, is_knn(q)) for q in queries]
     return found, f"top {len(found)} parameter-free queries from pg_stat_statements"

@@ -16,7 +16,8 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.apply.session import Endpoint
-from vecpatch.stage.db import first_line, scratch, set_local
+from vecpatch.pgerrors import first_line
+from vecpatch.stage.db import scratch, set_local
 from vecpatch.stage.model import CaseResult, CaseSpec, Verdict
 from vecpatch.stage.queries import UserQuery
 

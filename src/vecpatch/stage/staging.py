@@ -20,9 +20,10 @@ from psycopg.conninfo import conninfo_to_dict
 from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.session import Endpoint
 from vecpatch.errors import UsageError, VecpatchError
+from vecpatch.pgerrors import first_line
 from vecpatch.placeholders import fill
 from vecpatch.sandbox import Sandbox
-from vecpatch.stage.db import first_line, scalar
+from vecpatch.stage.db import scalar
 from vecpatch.stage.model import Check
 from vecpatch.targets import ConnInfoError, Target, resolve_conninfo
 

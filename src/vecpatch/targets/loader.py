@@ -257,7 +257,7 @@ def _targets(
     defaults: Mapping[str, Any],
     envs: Mapping[str, Any],
     base: Path,
-    environ: Mapping[str, str],
+    environ: Mapping[str, str] | None,
     out: _Collector,
 ) -> list[Target]:
     """Validate every target, checking names and secrets even of targets that are invalid."""
@@ -273,21 +273,23 @@ def _targets(
             where = ("targets", index, "name")
             out.add("duplicate target name", where, label=_label(index, raw), field="name")
         names.add(name if isinstance(name, str) else "")
-        cred = _credential(raw, defaults, envs)
+        cred = target.password if target is not None else _credential(raw, defaults, envs)
         cred = None if cred is None else _resolve_path(cred, base)
-        _check_secret(cred, index, raw, environ, out)
+        if environ is not None:
+            _check_secret(cred, index, raw, environ, out)
         if target is not None:
             targets.append(target if cred is None else target.model_copy(update={"password": cred}))
     return targets
 
 
 def check_targets(
-    path: str | Path, environ: Mapping[str, str] = os.environ
+    path: str | Path, environ: Mapping[str, str] | None = os.environ
 ) -> tuple[TargetsFile | None, list[Problem]]:
     """Validate a targets file; return the result (None if any error) and all problems.
 
     Password references are resolved against *environ* and the file system too, so a
-    missing variable or secret file is reported here rather than as unscanned targets.
+    missing variable or secret file is reported here rather than as unscanned targets;
+    ``environ=None`` skips that, for commands whose connections happen elsewhere (workers).
     """
     file = Path(path)
     try:
@@ -320,7 +322,7 @@ def check_targets(
     return loaded, out.problems
 
 
-def load_targets(path: str | Path, environ: Mapping[str, str] = os.environ) -> TargetsFile:
+def load_targets(path: str | Path, environ: Mapping[str, str] | None = os.environ) -> TargetsFile:
     """Load and validate a targets file; raise :class:`TargetsError` listing every error."""
     loaded, problems = check_targets(path, environ)
     if loaded is None:

@@ -121,6 +121,10 @@ class Target(BaseModel):
     host_command: str | None = None
     """How to run commands on the database host for host facts and package drivers:
     ``"local"`` (vecpatch runs there) or a prefix such as ``"ssh db1"``; unset: none."""
+    driver: Literal["apt", "dnf"] | None = None
+    """Run the plan's package and PostgreSQL-minor steps with this package manager through
+    ``host_command`` (exact versions the host offers, the platform's restart, then verified);
+    unset: ``package_hook``/``--pg-minor-hook`` commands, or an operator step."""
     package_hook: str | None = None
     """Command to install a pgvector build; ``{host}``, ``{pg_major}``, ``{version}``."""
     stakeholders: tuple[str, ...] = Field(default=(), repr=False)
@@ -167,6 +171,13 @@ class Target(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
+
+    @field_validator("host_command")
+    @classmethod
+    def _host_command(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError('use "local" (vecpatch runs on the database host) or a prefix')
+        return value.strip() if value is not None else None
 
     @field_validator("package_hook")
     @classmethod

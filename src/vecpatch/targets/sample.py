@@ -41,6 +41,7 @@ wave = 1                    # rollouts go wave by wave, lowest first
 package_hook = "ssh {host} sudo apt-get install -y postgresql-{pg_major}-pgvector={version}*"
 # platform = "pgdg-apt"     # overrides what the scan infers (debian, rds, docker, ...)
 # host_command = "ssh db1"  # host facts (packages, clusters, pending restart); "local" on the host
+# driver = "apt"            # with host_command: apply installs exact packages, restarts (apt, dnf)
 stakeholders = ["mailto://dba-team@example.com"]
 
 [[targets]]
