@@ -33,10 +33,8 @@ def wanted_package(name: str) -> bool:
     return bool(_PG_PACKAGE.match(name) or _VECTOR_PACKAGE.match(name))
 
 
-def distro_of(version: str, hint: str | None = None) -> str:
+def distro_of(version: str) -> str:
     """``debian`` or ``ubuntu`` (Ubuntu marks its uploads in the version string)."""
-    if hint:
-        return hint
     return "ubuntu" if "ubuntu" in version else "debian"
 
 
@@ -64,7 +62,6 @@ class Fragment:
     releases: list[dict[str, Any]] = field(default_factory=list)
     advisories: list[dict[str, Any]] = field(default_factory=list)
     distro_packages: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def _label(distro: str, upload: Upload) -> str:

@@ -32,6 +32,7 @@ from vecpatch.catalog.staleness import age_line, staleness_warning
 from vecpatch.catalog.store import load_catalog, verify_cache
 from vecpatch.catalog.versions import PgvectorVersion, PgVersion
 from vecpatch.cli.console import err, fail, info, out
+from vecpatch.cli.options import duration
 from vecpatch.errors import VecpatchError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.stale_catalog import REFRESH
@@ -310,14 +311,14 @@ def update(
     ] = [],  # noqa: B006
     osv: Annotated[list[str], typer.Option("--osv", help="Extra OSV file or URL")] = [],  # noqa: B006
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds per request, whole (retries included)")
-    ] = 10.0,
+        str, typer.Option("--timeout", help="Per request, whole (retries included), e.g. 10s")
+    ] = "10s",
     feed_deadline: Annotated[
-        float, typer.Option("--feed-deadline", help="Seconds one feed may take in all")
-    ] = 120.0,
+        str, typer.Option("--feed-deadline", help="What one feed may take in all")
+    ] = "2m",
     deadline: Annotated[
-        float, typer.Option("--deadline", help="Seconds the whole update may take")
-    ] = 600.0,
+        str, typer.Option("--deadline", help="What the whole update may take")
+    ] = "10m",
     accept: Annotated[
         bool,
         typer.Option(
@@ -350,6 +351,8 @@ def update(
     from vecpatch.catalog.update import Limits, default_sources, run_update
 
     moment = _now(now)
+    per_request = duration(timeout)
+    limits = Limits(feed_deadline=duration(feed_deadline), update_deadline=duration(deadline))
     chosen: list[Source]
     if offline or _offline_default():
         if not distro_file:
@@ -371,8 +374,7 @@ def update(
             chosen = [
                 DistroArchives(archives=archives) if s.name == "distro" else s for s in chosen
             ]
-    limits = Limits(feed_deadline=feed_deadline, update_deadline=deadline)
-    with _errors(), FeedClient(timeout=timeout) as client:
+    with _errors(), FeedClient(timeout=per_request) as client:
         result = run_update(
             chosen,
             client,

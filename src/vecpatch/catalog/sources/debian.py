@@ -48,7 +48,7 @@ def _result(name: str, frag: Fragment, notes: list[str]) -> SourceResult:
         releases=frag.releases,
         advisories=frag.advisories,
         distro_packages=frag.distro_packages,
-        notes=[*notes, *frag.notes],
+        notes=notes,
     )
 
 
