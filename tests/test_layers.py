@@ -36,8 +36,8 @@ SERVICES = len(LAYERS)
 CORE: frozenset[str] = {"vecpatch"} | _names(
     "errors exitcodes findings durations redact placeholders lazy"
     " catalog.versions catalog.cvss catalog.conditions catalog.sanitize catalog.facts"
-    " catalog.model catalog.match probe.facts history.records targets.errors"
-    " targets.window report.model"
+    " catalog.model catalog.match catalog.distro catalog.debformat probe.facts history.records"
+    " targets.errors targets.window report.model"
 )
 """Pure modules (data types and decisions): nothing they import, directly or through other
 vecpatch modules, imports I/O or anything above the services."""
@@ -57,12 +57,7 @@ ALLOWED_UPWARD: frozenset[tuple[str, str]] = frozenset(
         ("vecpatch.automation.worker", "vecpatch.cli.stage"),
     }
 )
-ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # apply's runner and target steps call each other (engineer "faults" injects re-planning)
-        frozenset({"vecpatch.apply.runner", "vecpatch.apply.targetsteps"}),
-    }
-)
+ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def _name(path: Path) -> str:

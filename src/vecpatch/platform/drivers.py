@@ -7,6 +7,7 @@ What it asked for is verified afterwards by the caller (server version, ``defaul
 
 from __future__ import annotations
 
+from vecpatch.errors import UsageError
 from vecpatch.platform.hostread import wrap
 from vecpatch.platform.model import PlatformKind
 from vecpatch.platform.steps import pgvector_package
@@ -16,8 +17,9 @@ APT_OPTS = "-o Dpkg::Options::=--force-confold"
 _INSTALL = {"apt": f"{APT_ENV} apt-get install -y -q {APT_OPTS}", "dnf": "dnf install -y -q"}
 
 
-class DriverRefused(Exception):
-    """The driver cannot run this step; the message says what is missing."""
+class DriverRefused(UsageError):
+    """The driver cannot run this step; the message says what is missing (a configuration
+    problem of the target, so a usage error wherever it escapes)."""
 
 
 def minor_command(
