@@ -103,7 +103,7 @@ def _baseline(job: Job, rec: Recorder) -> None:
         ):
             job.baseline = index_recalls(conn, job.facts)
             conn.rollback()
-            detail["recall"] = dict(job.baseline)
+            detail["recall"] = {k: round(v.mean, 4) for k, v in job.baseline.items()}
     except psycopg.Error as exc:
         job.run.warnings.append(f"no recall baseline: {error_text(exc, job.endpoint)}")
 

@@ -1,7 +1,8 @@
 """`vecpatch stage`: rehearse the planned update on staging and judge it with the test plan.
 
 Parse, build the staging target, call :func:`vecpatch.stage.run_stage`, render. Exit
-codes: 0 every critical case passed; 1 a critical case failed; 2 usage or configuration.
+codes: 0 every critical case passed, or ``nothing-to-stage`` (the target is installed);
+1 a critical case failed or did not run (``incomplete``); 2 usage or configuration.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from vecpatch.cli.scan import TargetsOpt
 from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
 from vecpatch.report.output import write_atomic
-from vecpatch.stage.model import StageReport, Verdict
+from vecpatch.stage.model import Outcome, StageReport, Verdict
 from vecpatch.stage.render import StageFormat, render
 
 if TYPE_CHECKING:
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
     from vecpatch.stage.staging import Staging
     from vecpatch.targets import Target
 
-_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "dim",
-          Verdict.ERROR: "red"}  # fmt: skip
+_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "yellow",
+          Verdict.ERROR: "red", Verdict.NOT_APPLICABLE: "dim"}  # fmt: skip
+_OUTCOME = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.INCOMPLETE: "bold yellow",
+            Outcome.NOTHING_TO_STAGE: "dim"}  # fmt: skip
 
 
 def _staging(
@@ -118,7 +121,9 @@ def stage(
 ) -> None:
     """Stage the planned update (baseline, update, after, compare, rollback drill).
 
-    Exit codes: 0 every critical case passed; 1 a critical case failed; 2 usage error.
+    Exit codes: 0 pass (every critical case ran and passed) or nothing-to-stage (the
+    target is already installed); 1 fail, or incomplete (a critical case did not run);
+    2 usage error.
     """
     from vecpatch.stage.runner import StageOptions
 
@@ -162,11 +167,15 @@ def render_table(report: StageReport) -> None:
         drill = report.drill
         restore = drill.get("restore_seconds")
         out.print(f"rollback drill: {drill.get('outcome')}, restore {restore} s")
+    for warning in report.warnings:
+        out.print(Text(f"warning: {warning}", style="yellow"))
     failed = ", ".join(c.id for c in report.critical_failures)
-    verdict = Text(report.verdict.value.upper(), style=_STYLE[report.verdict])
+    not_run = ", ".join(c.id for c in report.not_run)
+    verdict = Text(report.verdict.value.upper(), style=_OUTCOME[report.verdict])
     out.print(Text.assemble("stage ", verdict, f": pgvector {report.installed} -> {report.target}, "
                             f"coverage {report.coverage:.0%}, {report.duration:.1f} s"
-                            + (f"; failed critical: {failed}" if failed else "")))  # fmt: skip
+                            + (f"; failed critical: {failed}" if failed else "")
+                            + (f"; critical not run: {not_run}" if not_run else "")))  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

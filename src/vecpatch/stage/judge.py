@@ -65,7 +65,7 @@ def functional_cases(specs: Sequence[CaseSpec], before: Phase, after: Phase) -> 
     out = []
     for spec in specs:
         if spec.id in after.skipped:
-            out.append(base(spec, Verdict.SKIP, after.skipped[spec.id]))
+            out.append(base(spec, Verdict.NOT_APPLICABLE, after.skipped[spec.id]))
         elif spec.id in after.functional:
             out.append(
                 from_checks(
@@ -82,7 +82,11 @@ def regression_cases(
     template = next((s for s in specs if s.check == "user-queries"), None)
     if template is not None and not queries:
         out.append(
-            base(template, Verdict.SKIP, "no user queries (--queries FILE or pg_stat_statements)")
+            base(
+                template,
+                Verdict.NOT_APPLICABLE,
+                "no user queries (--queries FILE or pg_stat_statements)",
+            )
         )
     if template is not None:
         for q in queries:
@@ -112,7 +116,8 @@ def performance_cases(
         if judge is None:
             continue
         if not after.indexes:
-            out.append(base(spec, Verdict.SKIP, "no measurable vector index on the user's tables"))
+            why = "no measurable vector index on the user's tables"
+            out.append(base(spec, Verdict.NOT_APPLICABLE, why))
         for name in sorted(after.indexes):
             if name in before.indexes:
                 out.append(judge(spec, name, before.indexes[name], after.indexes[name]))

@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from vecpatch.apply.model import ApplyOptions
+from vecpatch.apply.smoke import Baseline, index_recalls
 from vecpatch.apply.update import UpdateFailed, run_update
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.versions import PgvectorVersion
@@ -27,6 +30,7 @@ from vecpatch.plan import PlanPolicy, Policy, plan_target
 from vecpatch.probe.facts import DatabaseFacts, TargetFacts
 from vecpatch.scan import ScanOptions, probe
 from vecpatch.stage import compat, drill, judge, perf, postupdate
+from vecpatch.stage.db import first_line
 from vecpatch.stage.model import CaseResult, CaseSpec, Category, Check, StageReport, Verdict
 from vecpatch.stage.phase import Phase, Workload, measure_phase
 from vecpatch.stage.queries import UserQuery, load_queries, top_statements
@@ -154,6 +158,7 @@ def _run(
     work = _workload(staging, opts, db, specs, report)
     progress("baseline: functionality, regression, performance")
     before = measure_phase(staging.endpoint, work, installed)
+    baseline = _update_baseline(staging, db, report)
     backup_info = None
     if opts.rollback_drill and any(s.check == "rollback-drill" for s in specs):
         progress("backup for the rollback drill")
@@ -165,8 +170,9 @@ def _run(
         skipped["rollback-drill"] = "rollback drill disabled"
     t0 = time.perf_counter()
     committed = _update(
-        staging, opts, db, installed, target, major, compat_checks, skipped, report, progress
-    )
+        staging, opts, db, (installed, target, major), compat_checks, skipped, report, progress,
+        baseline,
+    )  # fmt: skip
     report.timings["update"] = time.perf_counter() - t0
     after = _after(
         staging, opts, work, committed, target, installed, compat_checks, skipped, before, progress
@@ -259,15 +265,15 @@ def _update(
     staging: Staging,
     opts: StageOptions,
     db: DatabaseFacts,
-    installed: str,
-    target: str,
-    major: str,
+    versions: tuple[str, str, str],
     checks: dict[str, list[Check]],
     skipped: dict[str, str],
     report: StageReport,
     progress: Progress,
+    baseline: Baseline,
 ) -> bool:
     """Package step, update path, apply's transactional update, post-update SQL."""
+    installed, target, major = versions
     progress(f"package step: pgvector {target}")
     checks["package"] = [package_step(staging, target, major)]
     if opts.after_package is not None:
@@ -280,7 +286,7 @@ def _update(
     progress(f"ALTER EXTENSION vector UPDATE TO {target} (apply's checked transaction)")
     apply_opts = ApplyOptions(lock_timeout=opts.lock_timeout, retry_budget=10.0)
     try:
-        result = run_update(staging.endpoint, target, db, apply_opts, report.sql)
+        result = run_update(staging.endpoint, target, db, apply_opts, report.sql, baseline)
     except UpdateFailed as exc:
         checks["update"] = [
             Check("ALTER EXTENSION vector UPDATE", False, staging.endpoint.clean(str(exc)))
@@ -291,6 +297,24 @@ def _update(
     if opts.post_update_sql is not None:
         report.notes.append(postupdate.run(staging.endpoint, opts.post_update_sql, report.sql))
     return True
+
+
+def _update_baseline(staging: Staging, db: DatabaseFacts, report: StageReport) -> Baseline:
+    """The recall the update's in-transaction check compares with: same queries, old code.
+
+    Measured exactly as apply does (:func:`vecpatch.apply.smoke.index_recalls`), before the
+    package step, so the check judges each index against its own level, not a fixed floor.
+    """
+    try:
+        with staging.endpoint.connect(autocommit=False) as conn:
+            found = index_recalls(conn, db)
+            conn.rollback()
+    except psycopg.Error as exc:
+        report.notes.append(
+            f"no recall baseline for the update's check: {staging.endpoint.clean(first_line(exc))}"
+        )
+        return {}
+    return found
 
 
 def _after(
@@ -352,8 +376,9 @@ def _nothing_to_do(
                                        "ships no downgrade scripts")]  # fmt: skip
         why = f"not run: no update path from {installed} to {target}"
     else:
+        report.nothing_to_stage = True
         report.notes.append(f"already at {target}: nothing to stage")
-        why = f"not run: already at {target}"
+        why = f"not run: pgvector {target} is already installed, nothing to rehearse"
     report.cases = judge.compat_cases(specs, checks, {s.check: why for s in specs})
     report.cases += [
         judge.base(s, Verdict.SKIP, why) for s in specs if s.check not in judge.COMPAT_CHECKS
