@@ -210,7 +210,6 @@ def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> StageRe
                 StageOptions(
                     policy=PlanPolicy(Policy.PINNED, version),
                     queries_file=queries,
-                    perf_queries=20,
                 ),
                 catalog,
                 store,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from vecpatch.stage import perfjudge, regression
 from vecpatch.stage.model import CaseResult, CaseSpec, Check, Verdict
 from vecpatch.stage.phase import Phase, Workload
-from vecpatch.stage.queries import UserQuery
+from vecpatch.stage.queries import UserQuery, query_of
 
 COMPAT_CHECKS = frozenset(
     {"update-path", "package", "update", "extversion", "library-loads", "supports-major",
@@ -93,7 +93,7 @@ def regression_cases(
             out.append(regression.judge(template, q, before.queries[q.name], after.queries[q.name]))
     for spec in specs:
         if spec.check == "sql" and spec.id in after.sql_cases:
-            q = UserQuery(spec.id, spec.sql or "", False)
+            q = query_of(spec.id, spec.sql or "")
             result = regression.judge(spec, q, before.sql_cases[spec.id], after.sql_cases[spec.id])
             result.id = spec.id
             out.append(result)

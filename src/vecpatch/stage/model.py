@@ -87,6 +87,8 @@ class CaseResult:
     after: Mapping[str, Any] | None = None
     checks: list[Check] = field(default_factory=list)
     duration: float = 0.0
+    warning: str | None = None
+    """Shown with the report's warnings: not failing, but worth a look (e.g. latency)."""
 
     @property
     def failed(self) -> bool:
@@ -104,6 +106,7 @@ class CaseResult:
             "after": dict(self.after) if self.after is not None else None,
             "checks": [c.to_dict() for c in self.checks],
             "duration_seconds": round(self.duration, 4),
+            "warning": self.warning,
         }
 
 

@@ -20,7 +20,7 @@ from vecpatch.probe.facts import VectorIndex
 from vecpatch.stage import functional, indexes, perf, regression
 from vecpatch.stage.db import first_line, scratch
 from vecpatch.stage.model import CaseSpec, Category, Check
-from vecpatch.stage.queries import UserQuery
+from vecpatch.stage.queries import UserQuery, query_of
 
 
 @dataclass
@@ -100,7 +100,7 @@ def run_regression(endpoint: Endpoint, work: Workload, phase: Phase) -> None:
     for spec in work.specs:
         if spec.check == "sql" and spec.sql:
             phase.sql_cases[spec.id] = regression.measure(
-                endpoint, UserQuery(spec.id, spec.sql, False)
+                endpoint, query_of(spec.id, spec.sql)
             )
     phase.timed(Category.REGRESSION, started)
 

@@ -1,9 +1,16 @@
 """The user's own queries: parsed from a plain SQL file or taken from pg_stat_statements.
 
-A file holds statements ending with ``;``; a ``-- name: NAME`` line before one names
-its case, otherwise the id is derived from the statement's text (stable while the
-statement is unchanged). Nearest-neighbour queries (``ORDER BY <distance operator> ...
-LIMIT k``) are recognised so they are judged by recall instead of by equality.
+A file holds statements ending with ``;``. Comment lines right before a statement
+annotate it (docs/stage.md):
+
+- ``-- name: NAME`` names its case (otherwise the id is derived from the statement's
+  text, stable while the statement is unchanged);
+- ``-- compare: ordered | rows | set | knn-recall`` chooses how before and after are
+  compared. By default a nearest-neighbour query (``ORDER BY <distance operator> ...
+  LIMIT k``) is judged by recall, a query with ``ORDER BY`` by its rows in order, any
+  other by its rows in any order;
+- ``-- expect: changed`` says the update is meant to change this result: it then passes
+  only if the result did change.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ from psycopg import sql
 from vecpatch.errors import UsageError
 
 _NAME = re.compile(r"^\s*--\s*name:\s*(\S.*?)\s*$", re.IGNORECASE)
+_ANNOTATION = re.compile(r"^\s*--\s*(compare|expect):\s*(\S.*?)\s*$", re.IGNORECASE)
+_ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.IGNORECASE)
+COMPARISONS = ("ordered", "rows", "set", "knn-recall")
+EXPECTATIONS = ("same", "changed")
 _KNN = re.compile(
     r"ORDER\s+BY\s+.*(<->|<#>|<=>|<\+>|<~>|<%>).*\bLIMIT\b", re.IGNORECASE | re.DOTALL
 )
@@ -32,7 +43,27 @@ class UserQuery:
 
     name: str
     sql: str
-    knn: bool
+    compare: str = "rows"
+    """``ordered``, ``rows`` (any order), ``set`` (distinct rows) or ``knn-recall``."""
+    expect_changed: bool = False
+
+    @property
+    def knn(self) -> bool:
+        return self.compare == "knn-recall"
+
+
+def default_comparison(statement: str) -> str:
+    """How a statement is compared when the file does not say."""
+    if is_knn(statement):
+        return "knn-recall"
+    return "ordered" if _ORDER_BY.search(statement) else "rows"
+
+
+def query_of(name: str, statement: str, notes: dict[str, str] | None = None) -> UserQuery:
+    """A query with its annotations (``compare``, ``expect``) applied."""
+    notes = notes or {}
+    compare = notes.get("compare") or default_comparison(statement)
+    return UserQuery(name, statement, compare, notes.get("expect") == "changed")
 
 
 def derived_name(statement: str) -> str:
@@ -48,27 +79,43 @@ def parse_queries(text: str) -> list[UserQuery]:
     """Split a SQL file into named statements (``;`` outside quotes ends one)."""
     out: list[UserQuery] = []
     name: str | None = None
+    notes: dict[str, str] = {}
     buf: list[str] = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         found = _NAME.match(line)
         if found and not "".join(buf).strip():
             name = _SAFE_ID.sub("-", found.group(1)).strip("-")
+            continue
+        note = _ANNOTATION.match(line)
+        if note and not "".join(buf).strip():
+            notes[note.group(1).lower()] = _annotation(note.group(1), note.group(2), number)
             continue
         buf.append(line)
         joined = "\n".join(buf)
         if _ends_statement(joined):
             statement = joined.strip().rstrip(";").strip()
             if _strip_comments(statement):
-                out.append(UserQuery(name or derived_name(statement), statement, is_knn(statement)))
-            name, buf = None, []
+                out.append(query_of(name or derived_name(statement), statement, notes))
+            name, notes, buf = None, {}, []
     rest = "\n".join(buf).strip()
     if _strip_comments(rest):
-        out.append(UserQuery(name or derived_name(rest), rest, is_knn(rest)))
+        out.append(query_of(name or derived_name(rest), rest, notes))
     seen: set[str] = set()
     dupes = [q.name for q in out if q.name in seen or seen.add(q.name)]  # type: ignore[func-returns-value]
     if dupes:
         raise UsageError(f"duplicate query names in the queries file: {sorted(set(dupes))}")
     return out
+
+
+def _annotation(key: str, value: str, line: int) -> str:
+    allowed = COMPARISONS if key.lower() == "compare" else EXPECTATIONS
+    value = value.lower()
+    if value not in allowed:
+        raise UsageError(
+            f"queries file line {line}: -- {key.lower()}: {value!r} is not one of "
+            f"{', '.join(allowed)}"
+        )
+    return value
 
 
 def _strip_comments(text: str) -> str:
@@ -129,5 +176,5 @@ def top_statements(conn: psycopg.Connection[Any], n: int) -> tuple[list[UserQuer
     except psycopg.Error as exc:
         return [], f"pg_stat_statements unreadable: {str(exc).splitlines()[0]}"
     queries = [str(r[0]) for r in rows]
-    found = [UserQuery(derived_name(q), q, is_knn(q)) for q in queries]
+    found = [query_of(derived_name(q), q) for q in queries]
     return found, f"top {len(found)} parameter-free queries from pg_stat_statements"

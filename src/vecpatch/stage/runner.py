@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from vecpatch.apply.model import ApplyOptions
 from vecpatch.apply.smoke import Baseline, index_recalls
@@ -30,7 +31,7 @@ from vecpatch.plan import PlanPolicy, Policy, plan_target
 from vecpatch.probe.facts import DatabaseFacts, TargetFacts
 from vecpatch.scan import ScanOptions, probe
 from vecpatch.stage import compat, drill, judge, perf, postupdate
-from vecpatch.stage.db import first_line
+from vecpatch.stage.db import first_line, scalar
 from vecpatch.stage.model import CaseResult, CaseSpec, Category, Check, StageReport, Verdict
 from vecpatch.stage.phase import Phase, Workload, measure_phase
 from vecpatch.stage.queries import UserQuery, load_queries, top_statements
@@ -155,6 +156,9 @@ def _run(
     if PgvectorVersion.parse(target) <= PgvectorVersion.parse(installed):
         _nothing_to_do(report, specs, installed, target, compat_checks)
         return
+    not_old = old_code_gone(staging, installed)
+    if not_old:
+        report.warnings.append(not_old)
     work = _workload(staging, opts, db, specs, report)
     progress("baseline: functionality, regression, performance")
     before = measure_phase(staging.endpoint, work, installed)
@@ -197,6 +201,42 @@ def _run(
         report.cases += confirm_latency(staging, work, before, cases)
     else:
         report.cases += _not_measured(specs, "the update did not commit: nothing to compare")
+    if not_old:
+        report.cases = [_not_compared(c, not_old) for c in report.cases]
+    report.warnings += [c.warning for c in report.cases if c.warning]
+
+
+_COMPARED = (Category.REGRESSION, Category.PERFORMANCE)
+
+
+def _not_compared(case: CaseResult, why: str) -> CaseResult:
+    """A before-vs-after case whose "before" did not run the old code: skipped, never passed."""
+    if case.category not in _COMPARED or case.verdict is Verdict.NOT_APPLICABLE:
+        return case
+    case.why = f"skipped: {why} (measured: {case.why})"
+    case.verdict = Verdict.SKIP
+    return case
+
+
+def old_code_gone(staging: Staging, installed: str) -> str | None:
+    """Why the baseline would not run the installed version's library (None: it would).
+
+    A package upgrade replaces ``vector.so`` and ``vector.control`` together, and every new
+    session loads the file on disk; so when the default version on disk is no longer the
+    installed one, the "before" phase would measure the new code against itself.
+    """
+    with staging.endpoint.connect() as conn:
+        on_disk = scalar(
+            conn,
+            sql.SQL("SELECT default_version FROM pg_available_extensions WHERE name = 'vector'"),
+        )
+    if on_disk is None or str(on_disk) == installed:
+        return None
+    return (
+        f"pgvector {on_disk}'s library was already on disk before the baseline (the "
+        f"database's catalog is {installed}): the baseline ran the new code, so before-vs-after "
+        "cases cannot say what the update changed"
+    )
 
 
 def confirm_latency(
