@@ -37,6 +37,8 @@ class Job:
     run: DatabaseRun
     server_major: int
     window: str | None = None
+    gate: str | None = None
+    """Why the stage gate refuses this database (:mod:`vecpatch.apply.stagegate`)."""
     lock: ApplyLock | None = None
     notes: list[str] = field(default_factory=list)
     baseline: Baseline = field(default_factory=dict)

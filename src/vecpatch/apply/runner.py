@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from vecpatch.apply import targetsteps
+from vecpatch.apply import stagegate, targetsteps
 from vecpatch.apply.evidence import write_bundle
 from vecpatch.apply.gate import window_refusal
 from vecpatch.apply.job import Job, execute
@@ -89,7 +89,7 @@ def run_apply(
     plan = make_plan(facts, by_name, catalog, opts, started)
     runs: list[DatabaseRun] = []
     notes: list[str] = []
-    jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, started)
+    jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, started, store)
     _parallel(opts, jobs, _guarded(lambda j: _prepare(j, opts)))
     ready = [j for j in jobs if j.run.outcome is Outcome.NOTHING]
     for job in jobs:
@@ -125,6 +125,7 @@ def _jobs(
     environ: Mapping[str, str],
     runs: list[DatabaseRun],
     started: datetime,
+    store: HistoryStore | None = None,
 ) -> list[Job]:
     by_target = {f.target: f for f in facts}
     jobs: list[Job] = []
@@ -157,8 +158,22 @@ def _jobs(
             )
             job = Job(tplan, dplan, dbfacts[dplan.database], endpoint, run, tfacts.server.major)
             job.window = window
+            _stage_gate(job, target, store, opts, started)
             jobs.append(job)
     return jobs
+
+
+def _stage_gate(
+    job: Job, target: Target, store: HistoryStore | None, opts: ApplyOptions, now: datetime
+) -> None:
+    """Production needs a passing stage of this very update, or the operator's reason."""
+    wanted = stagegate.Wanted(target.name, target.environment, str(job.dplan.installed),
+                              str(job.dplan.target), str(job.server_major))  # fmt: skip
+    refusal = stagegate.refusal(store, wanted, opts.stage_gate_age, now)
+    if refusal and opts.no_stage_gate:
+        job.run.warnings.append(f"stage gate overridden (--no-stage-gate): {opts.no_stage_gate}")
+    elif refusal:
+        job.gate = refusal
 
 
 def _refused(
@@ -175,6 +190,8 @@ def _prepare(job: Job, opts: ApplyOptions) -> None:
     reasons = plan_reasons(job.tplan, job.dplan, opts)
     if job.window:
         reasons.append(job.window)
+    if job.gate:
+        reasons.append(job.gate)
     try:
         job.lock = acquire(job.endpoint)
     except LockBusy as exc:

@@ -26,12 +26,12 @@ from vecpatch.plan import Policy
 if TYPE_CHECKING:
     from vecpatch.apply.rollback import RollbackResult
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def seconds(text: str) -> float:
-    """``"2s"``, ``"500ms"``, ``"1m"`` or a bare number of seconds."""
+    """``"2s"``, ``"500ms"``, ``"1m"``, ``"30d"`` or a bare number of seconds."""
     found = _DURATION.match(text)
     if not found:
         raise typer.BadParameter(f"not a duration: {text!r} (e.g. 2s, 500ms, 1m)")
@@ -74,6 +74,18 @@ PgMinorHookOpt = Annotated[
 ]
 PackageHookOpt = Annotated[
     str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
+]
+NoStageGateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--no-stage-gate",
+        metavar="REASON",
+        help="Update production without a passing stage; the reason goes into the evidence.",
+    ),
+]
+StageGateAgeOpt = Annotated[
+    str,
+    typer.Option("--stage-gate-age", help="How recent production's passing stage must be."),
 ]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-j", min=1, max=256, help="Databases at once.")
@@ -127,8 +139,13 @@ def apply(
     pg_minor_hook: PgMinorHookOpt = None,
     package_hook: PackageHookOpt = None,
     concurrency: ConcurrencyOpt = 4,
+    no_stage_gate: NoStageGateOpt = None,
+    stage_gate_age: StageGateAgeOpt = "30d",
 ) -> None:
     """Update pgvector safely: preflight, backup, update in one checked transaction, verify.
+
+    A production target (environment = "production" in the targets file) is updated only
+    after a passing `vecpatch stage` of the same update within --stage-gate-age.
 
     Exit codes: 0 applied or nothing to do; 1 refused or failed, database unchanged;
     2 usage or configuration error; 4 applied but a post-commit check failed.
@@ -147,7 +164,8 @@ def apply(
         retry_budget=retry_budget, reconnect_stale=reconnect_stale,
         reconnect_hook=reconnect_hook, soak=soak, dry_run=dry_run,
         evidence_dir=evidence_dir, pg_bin=pg_bin, pg_minor_hook=pg_minor_hook,
-        package_hook=package_hook, concurrency=concurrency,
+        package_hook=package_hook, concurrency=concurrency, no_stage_gate=no_stage_gate,
+        stage_gate_age=stage_gate_age,
     )  # fmt: skip
     selection = gather(targets, targets_file, env, tag, wave)
     secrets = target_secrets(selection.targets)
@@ -159,10 +177,18 @@ def apply(
 
 
 def build_options(
-    *, lock_timeout: str, statement_timeout: str, retry_budget: str, soak: str, **chosen: Any
+    *,
+    lock_timeout: str,
+    statement_timeout: str,
+    retry_budget: str,
+    soak: str,
+    stage_gate_age: str = "30d",
+    **chosen: Any,
 ) -> ApplyOptions:
     """ApplyOptions from apply's command-line values (durations as typed); shared with
     ``vecpatch worker enqueue-apply`` so a queued apply parses exactly like a local one."""
+    if chosen.get("no_stage_gate") is not None and not str(chosen["no_stage_gate"]).strip():
+        raise UsageError("--no-stage-gate needs a reason (it goes into the evidence)")
     if chosen.get("backup") is BackupKind.NONE and not chosen.get("i_have_a_backup"):
         raise UsageError("--backup none needs --i-have-a-backup")
     return ApplyOptions(
@@ -170,6 +196,7 @@ def build_options(
         statement_timeout=positive(seconds(statement_timeout), "--statement-timeout"),
         retry_budget=seconds(retry_budget),
         soak=seconds(soak),
+        stage_gate_age=positive(seconds(stage_gate_age), "--stage-gate-age"),
         **chosen,
     )
 

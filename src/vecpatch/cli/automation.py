@@ -28,6 +28,7 @@ from vecpatch.cli.apply import (
     EvidenceDirOpt,
     IHaveABackupOpt,
     LockTimeoutOpt,
+    NoStageGateOpt,
     NowOpt,
     PackageHookOpt,
     PgBinOpt,
@@ -36,6 +37,7 @@ from vecpatch.cli.apply import (
     ReconnectStaleOpt,
     RetryBudgetOpt,
     SoakOpt,
+    StageGateAgeOpt,
     StatementTimeoutOpt,
 )
 from vecpatch.cli.console import err, info, out, redacting_filter
@@ -247,6 +249,7 @@ def rollout(
     history: History = None,
     notify: NotifyOpt = [],  # noqa: B006
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    no_stage_gate: NoStageGateOpt = None,
 ) -> None:
     """Apply across the fleet in waves: gates, bake time, concurrency cap, halt, resume.
 
@@ -280,6 +283,7 @@ def rollout(
     apply_opts = ApplyOptions(
         backup=backup, backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now,
         yes=True, soak=duration(soak), evidence_dir=evidence_dir, pg_bin=pg_bin,
+        no_stage_gate=no_stage_gate,
     )  # fmt: skip
     with HistoryStore.open(history, secrets=[*secrets, *urls]) as store:
         applier = ApplyApplier(apply_opts, load_catalog(offline=True), store)
@@ -543,6 +547,8 @@ def enqueue_apply_cmd(
     pg_minor_hook: PgMinorHookOpt = None,
     package_hook: PackageHookOpt = None,
     concurrency: ConcurrencyOpt = 4,
+    no_stage_gate: NoStageGateOpt = None,
+    stage_gate_age: StageGateAgeOpt = "30d",
 ) -> None:
     """Queue one apply job per target; each job is a `vecpatch apply` of that target.
 
@@ -571,6 +577,7 @@ def enqueue_apply_cmd(
         retry_budget=retry_budget, reconnect_stale=reconnect_stale,
         reconnect_hook=reconnect_hook, soak=soak, evidence_dir=evidence_dir, pg_bin=pg_bin,
         pg_minor_hook=pg_minor_hook, package_hook=package_hook, concurrency=concurrency,
+        no_stage_gate=no_stage_gate, stage_gate_age=stage_gate_age,
     )  # fmt: skip
     selection = gather(targets, targets_file, env, tag, wave)
     count = enqueue_apply(queue_dsn, selection.targets, opts)

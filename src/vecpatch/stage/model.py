@@ -119,6 +119,7 @@ class StageReport:
     staging: dict[str, Any]
     installed: str | None = None
     target: str | None = None
+    pg_major: str | None = None
     cases: list[CaseResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     drill: dict[str, Any] | None = None
@@ -185,6 +186,7 @@ class StageReport:
             "staging": self.staging,
             "from": self.installed,
             "to": self.target,
+            "pg_major": self.pg_major,
             "counts": self.counts(),
             "failed_critical": [c.id for c in self.critical_failures],
             "not_run_critical": [c.id for c in self.not_run],

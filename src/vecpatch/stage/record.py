@@ -31,6 +31,7 @@ def record_report(store: HistoryStore, report: StageReport) -> None:
     summary = {
         "from": report.installed,
         "to": report.target,
+        "pg_major": report.pg_major,
         "staging": report.staging,
         "coverage": round(report.coverage, 4),
         "counts": report.counts(),

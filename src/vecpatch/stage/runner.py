@@ -147,6 +147,7 @@ def _run(
     target = choose_target(staging, facts, opts, catalog)
     report.installed, report.target = installed, target
     major = str(facts.server.major)
+    report.pg_major = major
     compat_checks: dict[str, list[Check]] = {}
     skipped: dict[str, str] = {}
     progress(
