@@ -20,9 +20,11 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 WANTED = Wanted("app-db", "production", "0.7.4", "0.8.5", "16")
 
 
-def run(status: str = "passed", days_ago: float = 1, **summary: str) -> RunRecord:
+def run(
+    status: str = "passed", days_ago: float = 1, source: str = "0.7.4", **summary: str
+) -> RunRecord:
     when = NOW - timedelta(days=days_ago)
-    doc = {"from": "0.7.4", "to": "0.8.5", "pg_major": "16", **summary}
+    doc = {"from": source, "to": "0.8.5", "pg_major": "16", **summary}
     return RunRecord(id="s1", kind="stage", status=status, started_at=when, finished_at=when,
                      summary=doc)  # fmt: skip
 
@@ -34,7 +36,7 @@ def test_only_a_recent_passing_stage_of_the_same_update_opens_the_gate() -> None
         [run(status="nothing-to-stage")],
         [run(status="incomplete")],
         [run(days_ago=31)],
-        [run(**{"from": "0.6.2"})],
+        [run(source="0.6.2")],
         [run(to="0.8.1")],
         [run(pg_major="17")],
     ]

@@ -61,7 +61,12 @@ def test_order_counts_only_where_the_query_orders() -> None:
 def test_a_changed_row_is_shown_as_a_diff() -> None:
     q = one("SELECT id, v FROM t ORDER BY id;")
     result = judge(SPEC, q, rows(("1", "a"), ("2", "b")), rows(("1", "a"), ("2", "c")))
-    assert result.why == "changed: 1 of 2 rows differ: -2\tb | +2\tc"
+    assert result.why == "changed: 1 of 2 rows differ: row 2: ['2', 'b'] -> ['2', 'c']"
+    loose = one("SELECT id, v FROM t;")
+    result = judge(SPEC, loose, rows(("1", "a"), ("2", "b")), rows(("1", "a"), ("2", "c")))
+    assert result.why == "changed: 1 of 2 rows differ: sorted row 2: ['2', 'b'] -> ['2', 'c']"
+    longer = judge(SPEC, loose, rows(("1", "a")), rows(("1", "a"), ("2", "c")))
+    assert longer.why == "changed: 1 rows before, 2 after: +2\tc"
 
 
 def test_expect_changed_passes_a_change_and_fails_no_change() -> None:

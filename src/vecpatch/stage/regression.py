@@ -120,10 +120,16 @@ def difference(before: dict[str, Any], after: dict[str, Any], compare: str) -> s
     a, b = _normal(before["_all"], compare), _normal(after["_all"], compare)
     if a == b:
         return ""
-    if len(a) != len(b):
-        head = f"{len(a)} rows before, {len(b)} after"
+    if len(a) == len(b):
+        pairs = [(i, x, y) for i, (x, y) in enumerate(zip(a, b, strict=True), 1) if x != y]
+        head = f"{len(pairs)} of {len(a)} rows differ"
+        where = "row" if compare == "ordered" else "sorted row"
+        shown_rows = [f"{where} {i}: {list(x)} -> {list(y)}" for i, x, y in pairs[:DIFF_LINES]]
+        more_rows = len(pairs) - len(shown_rows)
+        tail = f" | ... {more_rows} more" if more_rows > 0 else ""
+        return f"{head}: " + " | ".join(shown_rows) + tail
     else:
-        head = f"{sum(x != y for x, y in zip(a, b, strict=True))} of {len(a)} rows differ"
+        head = f"{len(a)} rows before, {len(b)} after"
     lines = [
         ln
         for ln in difflib.unified_diff(

@@ -56,13 +56,15 @@ class StageOptions:
     lock_timeout: float = 2.0
     after_package: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     """Test seam: runs right after the package step (e.g. swap ``vector.so``)."""
+    after_update: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Test seam: runs right after the update commits (e.g. an old ``vector.so`` put back)."""
 
     def public(self) -> dict[str, Any]:
         """The options as JSON (no test seam, paths as text): a queued stage job carries them."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "after_package":
+            if f.name in _SEAMS:
                 continue
             if f.name == "policy":
                 value = {**asdict(value), "policy": str(value.policy)}
@@ -72,7 +74,7 @@ class StageOptions:
     @classmethod
     def from_public(cls, doc: Mapping[str, Any]) -> StageOptions:
         """The inverse of :meth:`public`."""
-        known = {f.name for f in fields(cls)} - {"after_package"}
+        known = {f.name for f in fields(cls)} - _SEAMS
         unknown = sorted(set(doc) - known)
         if unknown:
             raise ValueError(f"unknown stage option(s): {', '.join(unknown)}")
@@ -84,6 +86,9 @@ class StageOptions:
             policy = dict(values["policy"])
             values["policy"] = PlanPolicy(**{**policy, "policy": Policy(policy["policy"])})
         return cls(**values)
+
+
+_SEAMS = frozenset({"after_package", "after_update"})
 
 
 def run_stage(
@@ -335,6 +340,8 @@ def _update(
         return False
     done = Check("ALTER EXTENSION vector UPDATE", True, f"committed, attempt {result.attempts}")
     checks["update"] = [done, *result.checks]
+    if opts.after_update is not None:
+        opts.after_update()
     if opts.post_update_sql is not None:
         report.notes.append(postupdate.run(staging.endpoint, opts.post_update_sql, report.sql))
     return True
