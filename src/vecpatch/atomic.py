@@ -12,7 +12,11 @@ from pathlib import Path
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write ``data`` (text as UTF-8) to ``path`` through a synced temp file and a rename."""
+    """Write ``data`` (text as UTF-8) to ``path`` through a synced temp file and a rename.
+
+    The folder is synced after the rename, so the new name survives a power cut too; the
+    temp file is removed whatever goes wrong (a full disk, an interrupt).
+    """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -25,3 +29,18 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    """fsync a directory so a rename in it is durable (a no-op where that is unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on directories; the rename itself has happened
+    finally:
+        os.close(fd)

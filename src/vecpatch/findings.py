@@ -50,7 +50,7 @@ SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
 
 
 def count_by_severity(severities: Iterable[str]) -> str:
-    """"2 high, 1 low" style summary (highest first; info and none are left out)."""
+    """ "2 high, 1 low" style summary (highest first; info and none are left out)."""
     counts = Counter(severities)
     return ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITY_ORDER[1:]) if counts[s])
 

@@ -45,6 +45,7 @@ def probe_request(target: Target, environ: Mapping[str, str] = os.environ) -> Pr
         "connect_timeout": float(target.connect_timeout),
         "statement_timeout": float(target.statement_timeout),
         "reuse_scram_keys": target.reuse_scram_keys,
+        "platform": target.platform,
     }
     if isinstance(resolved, ConnInfoError):
         failure = Failure(FailureKind.CONFIG, resolved.reason)

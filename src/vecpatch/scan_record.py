@@ -83,9 +83,11 @@ def _scan_rows(
                 reachable=False,
                 environment=target.environment,
                 reason=reason,
+                facts=_failure_doc(target, probe),
             )
             continue
         server_doc = probe.to_dict()["server"] if probe else {}
+        server_id = probe.server_id if probe and probe.server_id else None
         yield _target_row(run_id, target, server.version, server_doc, probe)
         for db in target.databases:
             pv = db.facts.pgvector if db.facts else None
@@ -100,6 +102,7 @@ def _scan_rows(
                 pgvector_installed=pv.installed_version if pv else None,
                 pgvector_default=pv.default_version if pv else None,
                 facts={"server": server_doc, "database": _db_doc(probe, db.name)},
+                server_id=server_id,
             )
 
 
@@ -111,12 +114,14 @@ def _target_row(
     probe: TargetFacts | None,
 ) -> ScanRecord:
     """The reachable server itself (``database`` None, ``reachable`` True): its facts and,
-    when the probe knew them, every database on it, so that the metrics can tell a dropped
-    database from one this scan did not select. (An unreachable target's row is also
-    ``database`` None, but ``reachable`` False.)"""
+    when the probe knew them, every database on it and how long the probe took, so that the
+    metrics can tell a dropped database from one this scan did not select. (An unreachable
+    target's row is also ``database`` None, but ``reachable`` False.)"""
     facts: dict[str, object] = {"server": server_doc}
     if probe is not None and probe.server_databases:
         facts["server_databases"] = list(probe.server_databases)
+    if probe is not None:
+        facts["duration_seconds"] = round(probe.duration_seconds, 3)
     return ScanRecord(
         run_id=run_id,
         target=target.target,
@@ -125,7 +130,19 @@ def _target_row(
         environment=target.environment,
         pg_version=pg_version,
         facts=facts,
+        server_id=(probe.server_id or None) if probe is not None else None,
     )
+
+
+def _failure_doc(target: TargetReport, probe: TargetFacts | None) -> dict[str, object]:
+    """Why an unreachable target was not scanned, as a class (auth, unreachable, …) the
+    metrics can use as a label, and how long the attempt took."""
+    doc: dict[str, object] = {}
+    if target.failure is not None:
+        doc["failure_kind"] = target.failure.kind.value
+    if probe is not None:
+        doc["duration_seconds"] = round(probe.duration_seconds, 3)
+    return doc
 
 
 def _db_doc(probe: TargetFacts | None, name: str) -> dict[str, object]:

@@ -25,7 +25,9 @@ FINDING_FIELDS = ("target", "database", "kind", "advisory_id", "severity", "affe
 
 
 def _norm(value: Any) -> str:
-    """JSONB (PostgreSQL) reorders keys; compare values, not key order."""
+    """JSONB (PostgreSQL) reorders keys; compare values, not key order (nor timings)."""
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != "duration_seconds"}
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True, default=str)
     return repr(value)

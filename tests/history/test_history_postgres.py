@@ -19,7 +19,7 @@ def test_schema_matches_and_types_are_native(pg15_database: str) -> None:
     with HistoryStore.open(pg15_database) as store, store.engine.connect() as conn:
         assert store.engine.dialect.driver == "psycopg"
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         assert compare_metadata(context, metadata) == []
         kinds = dict(
             conn.exec_driver_sql(

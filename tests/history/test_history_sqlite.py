@@ -43,7 +43,7 @@ def test_migrations_ship_in_the_package_and_match_the_schema(tmp_path: Path) -> 
     os.chdir(tmp_path)  # not found via the CWD
     with HistoryStore.open(str(tmp_path / "h.db")) as store, store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         diffs = compare_metadata(context, metadata)
         assert diffs == []
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()

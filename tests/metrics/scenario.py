@@ -105,7 +105,7 @@ def _stage(history: str, verdicts: list[tuple[str, bool, str]]) -> str:
 def _apply(
     history: str, targets: Path, env: dict[str, str], name: str, sb: Sandbox, **extra: object
 ) -> ApplyResult:
-    chosen = [t for t in load_targets(targets).targets if t.name == name]
+    chosen = [t for t in load_targets(targets, env).targets if t.name == name]
     opts = ApplyOptions(
         yes=True, soak=0, pg_bin=sb.bin_dir, to="0.8.5", backup=BackupKind.NONE,
         i_have_a_backup=True, evidence_dir=targets.parent / "evidence", **extra,  # type: ignore[arg-type]

@@ -80,11 +80,11 @@ def test_a_dropped_database_closes_its_window_and_leaves_the_fleet() -> None:
         f.name: f.samples
         for f in text_string_to_metric_families(exposition(data, metrics).decode())
     }
-    assert [s.labels["database"] for s in gauges["vecpatch_extension_info"]] == ["e"]
+    assert [s.value for s in gauges["vecpatch_pgvector_databases"]] == [1.0]
     assert [s.value for s in gauges["vecpatch_databases"]] == [1.0]
     assert all(s.labels["kind"] != "VULNERABLE" for s in gauges["vecpatch_findings"])
-    [closed] = gauges["vecpatch_vulnerability_window_seconds"]
-    assert (closed.labels["database"], closed.labels["state"]) == ("d", "closed")
+    assert gauges["vecpatch_advisory_open_window_max_seconds"] == []
+    assert sum(s.value for s in gauges["vecpatch_open_vulnerability_windows"]) == 0
 
 
 def test_a_fixed_window_says_so() -> None:

@@ -152,24 +152,25 @@ def test_incidents_and_exposure(scenario: Scenario, computed: Metrics) -> None:
     assert incidents["by_advisory"] == {"CVE-2026-3172": 1}
     with HistoryStore.open(scenario.history) as store:
         findings = store.findings_for_run(scenario.scan_runs[1])
-    worst: dict[str, str] = {}
+    worst: dict[tuple[str, bool], str] = {}
     for f in findings:
         if not (f.kind == "VULNERABLE" and f.exposed and not f.muted and f.severity):
             continue
         # highest severity; "unknown" ranks as high, and a known "high" names a tie better
+        key = (f.target, f.database is None)  # a server's findings count for the server only
         rank = (severity_rank(f.severity), f.severity != "unknown")
-        if f.target not in worst or rank > (
-            severity_rank(worst[f.target]),
-            worst[f.target] != "unknown",
-        ):
-            worst[f.target] = f.severity
+        if key not in worst or rank > (severity_rank(worst[key]), worst[key] != "unknown"):
+            worst[key] = f.severity
     exposure = doc["exposure"]
-    assert exposure["value"] == len(worst) and exposure["databases"] == 3
-    assert {e["target"]: e["severity"] for e in exposure["exposed"]} == worst
-    assert (
-        "CVE-2026-3172"
-        in next(e for e in exposure["exposed"] if e["target"] == "charlie")["advisories"]
-    )
+    databases = {t: s for (t, server), s in worst.items() if not server}
+    servers = {t: s for (t, server), s in worst.items() if server}
+    assert exposure["value"] == len(databases) and exposure["databases"] == 3
+    assert {e["target"]: e["severity"] for e in exposure["exposed"]} == databases
+    assert "CVE-2026-3172" in next(
+        e for e in exposure["exposed"] if e["target"] == "charlie"
+    )["advisories"]
+    assert exposure["servers"]["total"] == 3
+    assert {e["targets"][0]: e["severity"] for e in exposure["servers"]["exposed"]} == servers
 
 
 def test_cli_json_has_one_entry_per_metric(scenario: Scenario) -> None:
@@ -221,12 +222,21 @@ def test_prometheus_exposition_parses(scenario: Scenario, computed: Metrics) -> 
     families = {f.name: f for f in text_string_to_metric_families(text)}
     [ratio] = families["vecpatch_update_success_ratio"].samples
     assert ratio.value == 0.5
-    info = {s.labels["target"]: s.labels for s in families["vecpatch_extension_info"].samples}
-    assert (info["alpha"]["installed"], info["alpha"]["default"]) == ("0.8.5", "0.8.5")
-    assert (info["bravo"]["installed"], info["bravo"]["default"]) == ("0.7.4", "0.8.5")
-    assert info["charlie"]["installed"] == "0.6.2"
-    windows = families["vecpatch_vulnerability_window_seconds"].samples
-    assert len(windows) == len(computed.vulnerability_window.windows)
+    info = {
+        (s.labels["target"], s.labels["installed"], s.labels["on_disk"])
+        for s in families["vecpatch_pgvector_databases"].samples
+    }
+    assert {("alpha", "0.8.5", "0.8.5"), ("bravo", "0.7.4", "0.8.5")} <= info
+    assert any(t == "charlie" and i == "0.6.2" for t, i, _d in info)
+    opened = families["vecpatch_open_vulnerability_windows"].samples
+    assert sum(s.value for s in opened) == sum(
+        1 for w in computed.vulnerability_window.windows if w.is_open
+    )
+    up = {s.labels["target"]: s.value for s in families["vecpatch_target_up"].samples}
+    assert up == {"alpha": 1.0, "bravo": 1.0, "charlie": 1.0}
+    assert {s.name for s in families["vecpatch_update_attempts"].samples} == {
+        "vecpatch_update_attempts_total"
+    }
     high = [
         s for s in families["vecpatch_exposed_databases"].samples if s.labels["severity"] == "high"
     ]

@@ -68,6 +68,8 @@ targets:
     databases: [app, analytics]
     password: file:secrets/orders
 """
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "orders").write_text("pw\n")
     loaded = load_targets(write(tmp_path, text, "t.yaml"))
     target = loaded.targets[0]
     assert target.statement_timeout == 10
@@ -106,7 +108,7 @@ def test_every_error_is_reported_with_its_location(tmp_path: Path) -> None:
     assert problems[("settings", "concurrency")].line == 2
     assert problems[("defaults", "timezone")].line == 5
     assert problems[("targets[0] (a)", "wave")].line == 10
-    assert problems[("targets[1] (b)", "dsn")].message == "Field required"
+    assert problems[("targets[1] (b)", "dsn")].message == "required key is missing"
     assert "did you mean 'dsn'" in problems[("targets[1] (b)", "dns")].message
     assert problems[("targets[1] (b)", "dns")].line == 14
     assert problems[("targets[1] (b)", "window")].line == 15

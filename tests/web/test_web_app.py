@@ -47,7 +47,7 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
 
 def _client(store: HistoryStore, token: str | None = None) -> TestClient:
     source = HistorySource(store, since="all", clock=lambda: T0 + timedelta(days=10))
-    return TestClient(create_app(WebSettings(source, token)))
+    return TestClient(create_app(WebSettings(source, token)), base_url="http://localhost")
 
 
 def test_pages_and_api(store: HistoryStore) -> None:

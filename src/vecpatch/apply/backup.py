@@ -20,15 +20,16 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from vecpatch.apply.binaries import find_tool
+from vecpatch.apply.binaries import find_clients
 from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.apply.session import Endpoint
+from vecpatch.errors import VecpatchError
 from vecpatch.placeholders import fill
 from vecpatch.probe.facts import DatabaseFacts
 
 
-class BackupFailed(Exception):
+class BackupFailed(VecpatchError):
     """The backup could not be taken or verified; nothing was changed."""
 
 
@@ -152,8 +153,8 @@ def _counted_in(endpoint: Endpoint, db: DatabaseFacts, snapshot: str) -> dict[st
 def _dump(
     endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int, snapshot: str
 ) -> dict[str, Any]:
-    pg_dump = find_tool("pg_dump", server_major, opts.pg_bin)
-    pg_restore = find_tool("pg_restore", server_major, opts.pg_bin)
+    clients = find_clients(server_major, opts.pg_bin)
+    pg_dump, pg_restore = clients.tool("pg_dump"), clients.tool("pg_restore")
     dest.parent.mkdir(parents=True, exist_ok=True)
     conninfo, env = endpoint.child_env()
     wait = f"{max(1, round(opts.retry_budget * 1000))}ms"
@@ -177,6 +178,7 @@ def _dump(
         "verified": f"pg_restore --list: {len(entries)} entries",
         "pg_dump": str(pg_dump),
         "pg_restore": str(pg_restore),
+        "client": clients.label,
     }
 
 

@@ -7,10 +7,10 @@ secrets before it touches the disk: the bundle is meant to be attached to ticket
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from vecpatch.atomic import atomic_write
 from vecpatch.redact import redact_value
 
 
@@ -18,15 +18,9 @@ def write_bundle(folder: Path, doc: dict[str, Any], secrets: tuple[str, ...]) ->
     """Write ``evidence.json`` and ``evidence.md`` into ``folder``; return the folder."""
     clean: dict[str, Any] = redact_value(doc, secrets)
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic(folder / "evidence.json", json.dumps(clean, indent=2, default=str) + "\n")
-    _atomic(folder / "evidence.md", markdown(clean))
+    atomic_write(folder / "evidence.json", json.dumps(clean, indent=2, default=str) + "\n")
+    atomic_write(folder / "evidence.md", markdown(clean))
     return folder
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def markdown(doc: dict[str, Any]) -> str:

@@ -176,7 +176,9 @@ def _after_commit(job: Job, opts: ApplyOptions, rec: Recorder, result: UpdateRes
         with rec.step(run, "soak") as detail:
             run.soak = soak(job.endpoint, opts.soak, result.committed_at)
             detail.update(run.soak)
-        if not run.soak.get("ok", True):
+        if run.soak.get("log_check") == "skipped" and not run.soak.get("error"):
+            run.warnings.append(f"soak: server log not checked ({run.soak.get('log')})")
+        if run.soak.get("outcome") == "failed":
             problems.append(
                 f"soak found errors: {run.soak.get('log_errors') or run.soak.get('error')}"
             )

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from vecpatch.apply.session import Endpoint
+from vecpatch.errors import VecpatchError
 
 LOCK_CLASS = zlib.crc32(b"vecpatch") - (1 << 32 if zlib.crc32(b"vecpatch") >= 1 << 31 else 0)
 
@@ -44,7 +45,7 @@ class ApplyLock:
             self.conn.close()
 
 
-class LockBusy(Exception):
+class LockBusy(VecpatchError):
     """Another apply holds the database's lock; the message says who and since when."""
 
 

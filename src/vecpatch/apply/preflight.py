@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from vecpatch.apply.binaries import BinariesNotFound, find_tool
+from vecpatch.apply.binaries import BinariesNotFound, find_clients
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.plan import DatabasePlan, TargetPlan
 
@@ -159,8 +159,9 @@ def _binaries(opts: ApplyOptions, server_major: int, out: Preflight) -> None:
     if opts.backup not in (BackupKind.PG_DUMP, BackupKind.SCHEMA):
         return
     try:
-        out.facts["pg_dump"] = str(find_tool("pg_dump", server_major, opts.pg_bin))
-        find_tool("pg_restore", server_major, opts.pg_bin)
+        clients = find_clients(server_major, opts.pg_bin)
+        out.facts["pg_dump"] = str(clients.tool("pg_dump"))
+        out.facts["client"] = clients.label
     except BinariesNotFound as exc:
         out.reasons.append(str(exc))
 

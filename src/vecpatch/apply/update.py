@@ -24,13 +24,14 @@ from vecpatch.apply.backup import extversion
 from vecpatch.apply.model import ApplyOptions, Check
 from vecpatch.apply.session import Endpoint, error_text
 from vecpatch.apply.smoke import Baseline, run_checks
+from vecpatch.errors import VecpatchError
 from vecpatch.probe.facts import DatabaseFacts
 
 BASE_DELAY = 0.2
 MAX_DELAY = 5.0
 
 
-class UpdateFailed(Exception):
+class UpdateFailed(VecpatchError):
     """The update did not commit; ``unchanged`` says whether that is certain."""
 
     def __init__(

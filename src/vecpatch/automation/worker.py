@@ -45,6 +45,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from vecpatch.apply.model import ApplyOptions
 from vecpatch.apply.runner import run_apply
+from vecpatch.atomic import atomic_write
 from vecpatch.catalog.store import load_catalog
 from vecpatch.errors import UsageError, VecpatchError
 from vecpatch.findings import FindingKind
@@ -52,7 +53,6 @@ from vecpatch.history.store import HistoryStore
 from vecpatch.paths import state_dir
 from vecpatch.redact import redact_text
 from vecpatch.report.model import ScanReport
-from vecpatch.report.output import write_atomic
 from vecpatch.scan import ScanOptions, assess, probe, target_secrets
 from vecpatch.scan_record import record_rows
 from vecpatch.targets.model import Target
@@ -334,7 +334,7 @@ def stage_target_job(
     folder = (Path(output_dir) if output_dir else state_dir() / "stage") / report.run_id
     for fmt, name in ((StageFormat.JSON, "report.json"), (StageFormat.MARKDOWN, "report.md"),
                       (StageFormat.HTML, "report.html")):  # fmt: skip
-        write_atomic(folder / name, redact_text(render(report, fmt), hidden))
+        atomic_write(folder / name, redact_text(render(report, fmt), hidden))
     return {
         "target": chosen.name,
         "verdict": report.verdict.value,

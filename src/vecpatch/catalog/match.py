@@ -95,8 +95,10 @@ def _pg_unlisted_major(
     published = adv.published.date() if adv.published else None
     info = catalog.majors.get(version.major)
     eol = info.eol if info else None
-    if info is None and catalog.majors and pg_major_key(version.major) < min(
-        pg_major_key(m) for m in catalog.majors
+    if (
+        info is None
+        and catalog.majors
+        and pg_major_key(version.major) < min(pg_major_key(m) for m in catalog.majors)
     ):
         eol = date.min  # older than every branch we track: long end-of-life
     if listed and published and eol and eol <= published:

@@ -7,7 +7,6 @@ TTY, or ``--yes`` for automation; without either (no TTY) the command refuses (e
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +17,7 @@ from rich.text import Text
 
 from vecpatch.apply.model import ApplyOptions, ApplyResult, BackupKind
 from vecpatch.cli.console import err, info, out, redacting_filter
+from vecpatch.cli.options import duration
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
 from vecpatch.errors import UsageError
@@ -25,17 +25,6 @@ from vecpatch.plan import Policy
 
 if TYPE_CHECKING:
     from vecpatch.apply.rollback import RollbackResult
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def seconds(text: str) -> float:
-    """``"2s"``, ``"500ms"``, ``"1m"``, ``"30d"`` or a bare number of seconds."""
-    found = _DURATION.match(text)
-    if not found:
-        raise typer.BadParameter(f"not a duration: {text!r} (e.g. 2s, 500ms, 1m)")
-    return float(found.group(1)) * _UNITS[found.group(2)]
 
 
 def positive(value: float, option: str) -> float:
@@ -68,7 +57,13 @@ ReconnectHookOpt = Annotated[
 ]
 SoakOpt = Annotated[str, typer.Option("--soak", help="Watch after COMMIT; 0 skips.")]
 EvidenceDirOpt = Annotated[Path | None, typer.Option("--evidence-dir", help="Evidence goes here.")]
-PgBinOpt = Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")]
+PgBinOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pg-bin",
+        help="pg_dump/pg_restore dir (default: PATH, distro folders, build cache, download).",
+    ),
+]
 PgMinorHookOpt = Annotated[
     str | None, typer.Option("--pg-minor-hook", help="{host} {pg_major} {version}.")
 ]
@@ -192,11 +187,11 @@ def build_options(
     if chosen.get("backup") is BackupKind.NONE and not chosen.get("i_have_a_backup"):
         raise UsageError("--backup none needs --i-have-a-backup")
     return ApplyOptions(
-        lock_timeout=positive(seconds(lock_timeout), "--lock-timeout"),
-        statement_timeout=positive(seconds(statement_timeout), "--statement-timeout"),
-        retry_budget=seconds(retry_budget),
-        soak=seconds(soak),
-        stage_gate_age=positive(seconds(stage_gate_age), "--stage-gate-age"),
+        lock_timeout=positive(duration(lock_timeout), "--lock-timeout"),
+        statement_timeout=positive(duration(statement_timeout), "--statement-timeout"),
+        retry_budget=duration(retry_budget),
+        soak=duration(soak),
+        stage_gate_age=positive(duration(stage_gate_age), "--stage-gate-age"),
         **chosen,
     )
 

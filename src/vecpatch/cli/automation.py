@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vecpatch.apply.model import ApplyOptions, BackupKind
+from vecpatch.atomic import atomic_write
 from vecpatch.automation import migration
 from vecpatch.cli.apply import (
     ApplyPolicyOpt,
@@ -41,13 +42,13 @@ from vecpatch.cli.apply import (
     StatementTimeoutOpt,
 )
 from vecpatch.cli.console import err, info, out, redacting_filter
+from vecpatch.cli.options import duration
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather, targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.plan import Policy, build_plan
-from vecpatch.report.output import write_atomic
 
 if TYPE_CHECKING:
     from vecpatch.automation.rollout import RolloutOptions, RolloutResult
@@ -67,15 +68,6 @@ NotifyOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def duration(text: str) -> float:
-    from vecpatch.automation.schedule import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
 
 
 def recipients(given: list[str]) -> tuple[str, ...]:
@@ -436,7 +428,7 @@ def runbook_cmd(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        write_atomic(output, text)
+        atomic_write(output, text)
         info(f"wrote {output}")
 
 

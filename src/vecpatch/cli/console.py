@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from vecpatch.redact import RedactingFilter
@@ -63,11 +64,11 @@ def configure_logging(level: int) -> None:
 def info(message: str) -> None:
     """A progress or summary line on stderr, suppressed by ``--quiet``."""
     if not verbosity.quiet:
-        err.print(message)
+        err.print(message, markup=False)
 
 
 def fail(message: str, hint: str | None = None) -> None:
-    """One clear error message on stderr (never suppressed)."""
-    err.print(f"[bold red]error:[/] {message}")
+    """One clear error message on stderr (never suppressed); user text is never read as markup."""
+    err.print(f"[bold red]error:[/] {escape(message)}")
     if hint:
-        err.print(f"[dim]hint:[/] {hint}")
+        err.print(f"[dim]hint:[/] {escape(hint)}")

@@ -5,7 +5,6 @@ Commands only parse, call the core (``vecpatch.metrics``, ``vecpatch.web``) and 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -14,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from vecpatch.atomic import atomic_write
 from vecpatch.cli.console import info, out
 from vecpatch.cli.selection import targets_file_path
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
-from vecpatch.report.output import write_atomic
 
 if TYPE_CHECKING:
     from vecpatch.history.store import HistoryStore
@@ -136,23 +135,16 @@ def report(
     with HistoryStore.open(history) as store:
         snap = source(store, since, env, objectives(targets_file, objective)).snapshot()
     page = templates().get_template("report.html").render(**dashboard_context(snap))
-    write_atomic(html, page)
+    atomic_write(html, page)
     info(f"wrote the report to {html}")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def read_token(path: Path | None, host: str) -> str | None:
     """The bearer token; binding beyond loopback without one is refused."""
+    from vecpatch.web.hosts import is_loopback
+
     if path is None:
-        if not _loopback(host):
+        if not is_loopback(host):
             raise UsageError(
                 f"refusing to serve on {host} without a token",
                 hint="pass --token-file FILE (every request then needs 'Authorization: Bearer')",
@@ -173,23 +165,40 @@ def serve(
     token_file: Annotated[
         Path | None, typer.Option("--token-file", help="Bearer token required on every request.")
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            envvar="VECPATCH_ALLOWED_HOSTS",
+            help="Also answer requests whose Host header is this name (repeatable, or"
+            " space-separated in $VECPATCH_ALLOWED_HOSTS; '*' for any,"
+            " e.g. behind a proxy that checks it). Default: the --host address, plus"
+            " localhost, 127.0.0.1 and ::1 when it is loopback.",
+        ),
+    ] = None,
     history: History = None,
     since: Since = "30d",
     env: Env = None,
     targets_file: TargetsOpt = None,
     objective: Setting = None,
 ) -> None:
-    """Serve the dashboard, a read-only JSON API and Prometheus /metrics."""
+    """Serve the dashboard, a read-only JSON API and Prometheus /metrics.
+
+    Requests whose Host header names another server get 421 (a DNS-rebinding defence).
+    """
     import uvicorn
 
     from vecpatch.history.store import HistoryStore
     from vecpatch.web.app import WebSettings, create_app
+    from vecpatch.web.hosts import served_names
 
     token = read_token(token_file, host)
+    allowed = served_names(host, allowed_host or ())
     with HistoryStore.open(history) as store:
         src = source(store, since, env, objectives(targets_file, objective))
         info(f"serving {store.url} on http://{host}:{port}/ (read-only)")
-        uvicorn.run(create_app(WebSettings(src, token)), host=host, port=port, log_level="warning")
+        web = create_app(WebSettings(src, token, allowed))
+        uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
 incident_app = typer.Typer(help="Record production incidents (attributed to advisories or not).")

@@ -13,13 +13,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vecpatch.atomic import atomic_write
 from vecpatch.cli.console import out
 from vecpatch.cli.scan import TargetsArg, TargetsOpt
 from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
 from vecpatch.errors import UsageError
 from vecpatch.exitcodes import ExitCode
 from vecpatch.plan import Plan, PlanPolicy, Policy, Status, TargetPlan, build_plan
-from vecpatch.report.output import write_atomic
 
 
 class PolicyChoice(StrEnum):
@@ -93,7 +93,7 @@ def plan(
     result = build_plan(facts, catalog, chosen, datetime.now(UTC), hooks)
     text = _render_text(result, fmt, show_sql)
     if output is not None:
-        write_atomic(output, text if text is not None else json.dumps(result.to_dict(), indent=2))
+        atomic_write(output, text if text is not None else json.dumps(result.to_dict(), indent=2))
     elif text is not None:
         typer.echo(text, nl=False)
     else:

@@ -159,8 +159,9 @@ def _record(
 def _emit(
     report: ScanReport, fmt: OutputFormat, output: Path | None, fail_on: str, source: Path | None
 ) -> None:
+    from vecpatch.atomic import atomic_write
     from vecpatch.cli.scan_table import render_table
-    from vecpatch.report.output import render, write_atomic
+    from vecpatch.report.output import render
 
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {warning}")
@@ -172,7 +173,7 @@ def _emit(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        write_atomic(output, text)
+        atomic_write(output, text)
         info(f"wrote {fmt.value} report to {output}")
 
 

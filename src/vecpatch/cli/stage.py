@@ -16,12 +16,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from vecpatch.atomic import atomic_write
 from vecpatch.cli.console import info, out, redacting_filter
 from vecpatch.cli.plan import PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsOpt
 from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
-from vecpatch.report.output import write_atomic
 from vecpatch.stage.model import Outcome, StageReport, Verdict
 from vecpatch.stage.render import StageFormat, render
 
@@ -142,7 +142,7 @@ def stage(
 
 def _emit(report: StageReport, fmt: StageFormat, output: Path | None) -> None:
     if output is not None:
-        write_atomic(output, render(report, fmt))
+        atomic_write(output, render(report, fmt))
         info(f"report written to {output}")
     elif fmt is not StageFormat.TABLE:
         typer.echo(render(report, fmt), nl=False)

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from vecpatch.cli.console import err, fail, info, out
 from vecpatch.cli.selection import EnvOpt, TagOpt, WaveOpt, gather
@@ -37,14 +39,17 @@ def render_problems(problems: Sequence[Problem]) -> None:
     """Every problem on stderr, errors first, one per line with its location."""
     for problem in sorted(problems, key=lambda p: p.severity != "error"):
         style = "bold red" if problem.severity == "error" else "yellow"
-        err.print(f"[{style}]{problem.severity}:[/] {problem}", markup=True, highlight=False)
+        err.print(f"[{style}]{problem.severity}:[/] {escape(str(problem))}", highlight=False)
 
 
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Targets file (.toml, .yaml or .yml).")],
 ) -> None:
-    """Check a targets file and report every problem at once (exit 2 on errors)."""
+    """Check a targets file and report every problem at once (exit 2 on errors).
+
+    Password references (env:NAME, file:PATH) are resolved too, without printing them.
+    """
     from vecpatch.targets import check_targets
 
     loaded, problems = check_targets(file)
@@ -87,7 +92,7 @@ def _table(rows: list[dict[str, object]]) -> Table:
         table.add_column(column, overflow="fold")
     for row in rows:
         dbs = row["databases"]
-        table.add_row(
+        cells = (
             str(row["name"]),
             str(row["environment"] or "-"),
             "-" if row["wave"] is None else str(row["wave"]),
@@ -96,6 +101,7 @@ def _table(rows: list[dict[str, object]]) -> Table:
             "(DSN's own)" if dbs is None else ", ".join(dbs) if isinstance(dbs, list) else str(dbs),
             str(row["password"]),
         )
+        table.add_row(*map(Text, cells))  # user text, never markup
     return table
 
 

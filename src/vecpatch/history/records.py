@@ -52,6 +52,14 @@ class ScanRecord:
     facts: Mapping[str, Any] = field(default_factory=_no_payload)
     recorded_at: datetime | None = None
     """Set by the store when None."""
+    server_id: str | None = None
+    """The server's stable identity (see ``probe.identity``): targets that are aliases of one
+    server share it. None in history written before it was recorded."""
+
+    @property
+    def server(self) -> str:
+        """The key the metrics group by: the identity, else the target's name."""
+        return self.server_id or self.target
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -92,8 +92,10 @@ scan_results = Table(
     Column("pgvector_default", String(32)),
     Column("facts", Json),
     Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("server_id", String(128)),
     Index("ix_scan_results_run", "run_id"),
     Index("ix_scan_results_target_db", "target", "database"),
+    Index("ix_scan_results_server_db", "server_id", "database"),
 )
 
 findings = Table(

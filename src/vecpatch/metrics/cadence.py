@@ -62,10 +62,15 @@ def release_time(data: HistoryData, version: str) -> datetime | None:
 
 
 def _security(attempt: ApplyAttempt, views: list[ScanView]) -> bool:
-    key = (attempt.target, attempt.database or "")
-    before = [v for v in views if v.at <= attempt.started_at and key in v.rows]
+    database = attempt.database or ""
+    before = [
+        v
+        for v in views
+        if v.at <= attempt.started_at and (v.server_of(attempt.target), database) in v.rows
+    ]
     if not before:
         return False
+    key = (before[-1].server_of(attempt.target), database)
     return any(
         f.kind == "VULNERABLE"
         and f.affected

@@ -9,13 +9,13 @@ dashboard and ``/metrics``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from vecpatch.durations import parse_duration
 from vecpatch.errors import UsageError
 from vecpatch.history.records import (
     ApplyStepRecord,
@@ -87,19 +87,15 @@ class Period:
         }
 
 
-_RELATIVE = re.compile(r"^(\d+)([dhw])$")
-
-
 def parse_since(text: str | None, now: datetime) -> datetime | None:
-    """``30d`` / ``12h`` / ``2w`` before *now*, an ISO date or date-time (UTC if naive), or
-    ``all`` (None: from the beginning)."""
+    """A duration before *now* (``30d``, ``12h``, ``2w``; see :mod:`vecpatch.durations`), an
+    ISO date or date-time (UTC if naive), or ``all`` (None: from the beginning)."""
     if not text or text.strip() == "all":
         return None
-    found = _RELATIVE.match(text.strip())
-    if found:
-        amount, unit = int(found.group(1)), found.group(2)
-        hours = {"h": 1, "d": 24, "w": 24 * 7}[unit] * amount
-        return now - timedelta(hours=hours)
+    try:
+        return now - timedelta(seconds=parse_duration(text, unit_required=True))
+    except ValueError:
+        pass  # not a duration: a date or time, then
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:

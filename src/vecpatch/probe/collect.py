@@ -18,6 +18,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from vecpatch.platform.detect import configured, detect
+from vecpatch.platform.model import Platform, PlatformKind, PlatformMarkers
 from vecpatch.probe import queries, scram
 from vecpatch.probe.errors import classify
 from vecpatch.probe.facts import (
@@ -27,7 +29,9 @@ from vecpatch.probe.facts import (
     ServerFacts,
     TargetFacts,
 )
+from vecpatch.probe.identity import server_identity
 from vecpatch.probe.parse import database_facts, database_names, server_facts
+from vecpatch.probe.platform import read_markers
 
 Databases = Literal["all"] | tuple[str, ...] | None
 
@@ -47,6 +51,8 @@ class ProbeRequest:
     reuse_scram_keys: bool = True
     secrets: tuple[str, ...] = field(default=(), repr=False)
     failure: Failure | None = None
+    platform: PlatformKind | None = None
+    """The targets file's ``platform``: overrides what detection infers."""
 
 
 def session_conninfo(
@@ -89,6 +95,7 @@ class _Probe:
         self.limit = limit
         self.package: dict[str, Any] = {}
         self.keys: scram.ScramKeys | None = None
+        self.server_id = ""
         self._used_keys: tuple[str, ...] = ()
         """Every key this probe tried: redacted from reasons even after they were dropped."""
 
@@ -145,6 +152,8 @@ class _Probe:
             conn = await self._connect(None)
             async with conn:
                 server = server_facts(await self._fetch(conn, queries.SERVER))
+                server = replace(server, platform=self._platform(await read_markers(conn)))
+                self.server_id = await server_identity(conn, *_endpoint(self.req.conninfo))
                 rows = await (await conn.execute(queries.DATABASES)).fetchall()
                 names, existing = database_names(rows)
                 await self._derive_keys(conn, self._visits(names))
@@ -194,7 +203,12 @@ class _Probe:
             databases=tuple(sorted(found, key=lambda d: order.get(d.name, 0))),
             failed_databases=tuple(r for r in results if isinstance(r, DatabaseFailure)),
             server_databases=existing,
+            server_id=self.server_id,
         )
+
+    def _platform(self, markers: PlatformMarkers) -> Platform:
+        found = detect(markers)
+        return configured(self.req.platform, found) if self.req.platform else found
 
     def _visits(self, names: list[str]) -> int:
         """How many databases this probe will connect to after the first."""

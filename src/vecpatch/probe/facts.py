@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from vecpatch.platform.model import Platform
+
 
 class FailureKind(StrEnum):
     """Why a target or database could not be read (reported as data, never raised)."""
@@ -45,6 +47,8 @@ class ServerFacts:
     """``None`` when the scanning role may not read it (needs pg_read_all_settings)."""
     replicas: int
     replay_lag_seconds: float | None = None
+    platform: Platform | None = None
+    """Where the server runs and why we think so (``None``: not probed)."""
 
     @property
     def major(self) -> int:
@@ -175,6 +179,8 @@ class TargetFacts:
     server_databases: tuple[str, ...] = ()
     """Every database on the server at probe time, sorted: connectable or not, selected or
     not (what exists, not what was scanned). Empty when unknown (unreachable target)."""
+    server_id: str = ""
+    """The server's stable identity (:mod:`vecpatch.probe.identity`); empty when unreachable."""
 
     @property
     def reachable(self) -> bool:

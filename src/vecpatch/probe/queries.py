@@ -149,3 +149,15 @@ SELECT json_build_object(
 )
 """
 )
+
+IDENTITY: Final = sql.SQL(
+    """
+SELECT has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE'),
+       host(inet_server_addr()), inet_server_port()
+"""
+)
+"""Whether the role may read the system identifier, and the address the server answered on
+(NULL over a Unix socket)."""
+
+SYSTEM_IDENTIFIER: Final = sql.SQL("SELECT system_identifier::text FROM pg_control_system()")
+"""Run only where ``IDENTITY`` said the role may: a refusal would abort the probe."""

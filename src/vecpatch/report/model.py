@@ -77,7 +77,5 @@ def failing(report: ScanReport, fail_on: str, fixable_only: bool = False) -> lis
     return [
         f
         for f in report.findings()
-        if f.rank >= threshold
-        and not f.kind.is_scan_failure
-        and (f.fixable or not fixable_only)
+        if f.rank >= threshold and not f.kind.is_scan_failure and (f.fixable or not fixable_only)
     ]

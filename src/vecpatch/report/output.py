@@ -1,12 +1,10 @@
-"""Closed set of output formats, and atomic writes of a rendered report."""
+"""Closed set of output formats and the renderer for each (written with vecpatch.atomic)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import assert_never
 
-from vecpatch.atomic import atomic_write
 from vecpatch.report import csvfmt, jsonfmt, junit, markdown, sarif
 from vecpatch.report.model import ScanReport
 
@@ -37,8 +35,3 @@ def render(report: ScanReport, fmt: OutputFormat, *, fail_on: str, artifact: str
             return junit.render(report, fail_on=fail_on)
         case _:
             assert_never(fmt)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a rendered report so readers never see a half-written file."""
-    atomic_write(path, text)

@@ -108,6 +108,11 @@ def build_root(build: Build) -> Path:
     return _cache_root() / "builds" / build.key
 
 
+def is_complete(root: Path) -> bool:
+    """Whether an unpacked build folder is whole (a crashed unpack leaves none)."""
+    return (root / _COMPLETE).exists()
+
+
 def ensure_build(build: Build) -> Path:
     """Download and unpack ``build`` if needed; return the unpacked wheel folder.
 

@@ -65,6 +65,8 @@ class SandboxStatus:
     pid: int | None
     replica_of: str | None
     path: str
+    bin_dir: str | None = None
+    """The PostgreSQL programs this sandbox runs (its clients too: ``pg_dump``, ``psql``)."""
 
 
 class Sandbox:
@@ -282,7 +284,9 @@ class Sandbox:
         else:
             state = SandboxState.STOPPED
         m = self.meta
-        return SandboxStatus(m.name, state, m.pg, m.pgvector, m.port, pid, m.replica_of, m.root)
+        return SandboxStatus(
+            m.name, state, m.pg, m.pgvector, m.port, pid, m.replica_of, m.root, m.bin_dir
+        )
 
     def __enter__(self) -> Self:
         return self

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vecpatch import paths
+from vecpatch.atomic import atomic_write
 from vecpatch.errors import UsageError
 from vecpatch.sandbox.osuser import is_root
 
@@ -77,9 +78,7 @@ class SandboxMeta:
         return self.path / "log" / "postgres.log"
 
     def save(self) -> None:
-        tmp = self.path / f".{META_FILE}.tmp"
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(tmp, self.path / META_FILE)
+        atomic_write(self.path / META_FILE, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def read(cls, folder: Path) -> SandboxMeta:

@@ -64,6 +64,7 @@ def write_config(data_dir: Path, port: int, socket_dir: Path, user: OsUser) -> N
         "max_wal_senders = 10\n"
         "hot_standby = on\n"
         "password_encryption = 'scram-sha-256'\n"
+        "cluster_name = 'vecpatch-sandbox'\n"  # how a scan tells a sandbox from a real server
     )
     give(conf, user)
     main_conf = data_dir / "postgresql.conf"

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from vecpatch.redact import redact_dsn
+from vecpatch.targets.address import address_problems
 from vecpatch.targets.errors import Problem, TargetsError
 from vecpatch.targets.model import Target
 
@@ -77,6 +78,10 @@ def targets_from_args(args: list[str], environ: Mapping[str, str] = os.environ) 
             except psycopg.ProgrammingError as exc:
                 message = f"not a valid connection string ({redact_dsn(str(exc))})"
                 problems.append(Problem(message, "arguments", where))
+                continue
+            bad = address_problems(params)
+            if bad:
+                problems += [Problem(m, "arguments", where) for m in bad]
                 continue
             dsn = arg
         else:

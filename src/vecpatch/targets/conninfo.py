@@ -80,6 +80,11 @@ def _secret(cred: Credential, environ: Mapping[str, str]) -> tuple[str | None, s
     return None, None
 
 
+def unresolved(cred: Credential, environ: Mapping[str, str] = os.environ) -> str | None:
+    """Why *cred* cannot be resolved right now, naming the variable or file but never a value."""
+    return _secret(cred, environ)[1]
+
+
 def _options(existing: str | None, target: Target) -> str:
     """Append session timeouts to any ``options`` already in the DSN."""
     statement_ms = round(target.statement_timeout * 1000)

@@ -17,7 +17,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
+from vecpatch.platform.model import PlatformKind
 from vecpatch.redact import REDACTED, redact_dsn
+from vecpatch.targets.address import address_problems
 from vecpatch.targets.errors import Problem
 from vecpatch.targets.window import parse_windows
 
@@ -74,9 +76,12 @@ def _to_credential(value: Any) -> Any:
 
 def _check_dsn(dsn: str) -> str:
     try:
-        conninfo_to_dict(dsn)
+        params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
         raise ValueError(f"not a valid connection string: {redact_dsn(str(exc))}") from None
+    problems = address_problems(params)
+    if problems:
+        raise ValueError("; ".join(problems))
     return dsn
 
 
@@ -111,6 +116,11 @@ class Target(BaseModel):
     window: str | None = None
     """Maintenance window(s), e.g. ``"sat 02:00-04:00"``; see :mod:`.window`."""
     timezone: str = "UTC"
+    platform: PlatformKind | None = None
+    """Where the server runs (``debian``, ``rds``, ...): overrides what a scan infers."""
+    host_command: str | None = None
+    """How to run commands on the database host for host facts and package drivers:
+    ``"local"`` (vecpatch runs there) or a prefix such as ``"ssh db1"``; unset: none."""
     package_hook: str | None = None
     """Command to install a pgvector build; ``{host}``, ``{pg_major}``, ``{version}``."""
     stakeholders: tuple[str, ...] = Field(default=(), repr=False)

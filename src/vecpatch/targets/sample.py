@@ -39,6 +39,8 @@ exclude_databases = ["template1"]
 tags = ["eu"]
 wave = 1                    # rollouts go wave by wave, lowest first
 package_hook = "ssh {host} sudo apt-get install -y postgresql-{pg_major}-pgvector={version}*"
+# platform = "pgdg-apt"     # overrides what the scan infers (debian, rds, docker, ...)
+# host_command = "ssh db1"  # host facts (packages, clusters, pending restart); "local" on the host
 stakeholders = ["mailto://dba-team@example.com"]
 
 [[targets]]

@@ -20,6 +20,7 @@ from vecpatch.history.records import RunRecord
 from vecpatch.metrics.prometheus import CONTENT_TYPE, exposition
 from vecpatch.web.errors import NotFound, WebError, error_response
 from vecpatch.web.guard import Guard
+from vecpatch.web.hosts import LOOPBACK_NAMES, HostCheck
 from vecpatch.web.runs import run_detail
 from vecpatch.web.source import HistorySource
 from vecpatch.web.views import dashboard_context, run_row
@@ -40,6 +41,8 @@ def templates() -> Environment:
 class WebSettings:
     source: HistorySource
     token: str | None = None
+    allowed_hosts: frozenset[str] = LOOPBACK_NAMES
+    """Host header names answered (see :mod:`vecpatch.web.hosts`); others get 421."""
 
 
 def _handlers(app: FastAPI, env: Environment) -> None:
@@ -87,7 +90,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     @app.api_route("/metrics", methods=READ)
     def prometheus() -> Response:
         snap = source.snapshot()
-        return Response(exposition(snap.data, snap.metrics), media_type=CONTENT_TYPE)
+        body = exposition(snap.data, snap.metrics, source.catalog)
+        return Response(body, media_type=CONTENT_TYPE)
 
     @app.api_route("/api/fleet", methods=READ)
     def api_fleet() -> JSONResponse:
@@ -111,4 +115,5 @@ def create_app(settings: WebSettings) -> FastAPI:
         return JSONResponse({"ok": True, **detail})
 
     app.add_middleware(Guard, templates=env, token=settings.token)
+    app.add_middleware(HostCheck, templates=env, allowed=settings.allowed_hosts)
     return app

@@ -12,15 +12,13 @@ from collections.abc import Mapping
 from jinja2 import Environment
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from vecpatch.errors import VecpatchError
 
-class WebError(Exception):
+
+class WebError(VecpatchError):
     """An error with the HTTP status it should be shown with."""
 
     status = 500
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NotFound(WebError):

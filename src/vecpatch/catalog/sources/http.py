@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 
 from vecpatch import __version__
+from vecpatch.errors import VecpatchError
 
 USER_AGENT = f"vecpatch/{__version__} (+https://github.com/vecpatch)"
 
 
-class FetchError(Exception):
+class FetchError(VecpatchError):
     """A request that failed for good; ``reason`` is shown as "skipped: reason"."""
 
     def __init__(self, reason: str) -> None:
