@@ -15,14 +15,14 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
 
 from vecpatch.apply.binaries import find_clients
 from vecpatch.apply.hooks import run_hook
-from vecpatch.apply.model import ApplyOptions, BackupKind
+from vecpatch.apply.model import BackupKind
 from vecpatch.apply.session import Endpoint
 from vecpatch.errors import VecpatchError
 from vecpatch.placeholders import fill
@@ -86,10 +86,26 @@ def _run(cmd: list[str], env: dict[str, str], endpoint: Endpoint) -> str:
     return proc.stdout
 
 
+class BackupSettings(Protocol):
+    """What taking a backup reads from its options (:class:`ApplyOptions` is one; staging's
+    rollback drill passes its own)."""
+
+    @property
+    def backup(self) -> BackupKind: ...
+    @property
+    def backup_command(self) -> str | None: ...
+    @property
+    def pg_bin(self) -> Path | None: ...
+    @property
+    def retry_budget(self) -> float: ...
+    @property
+    def dump_jobs(self) -> int: ...
+
+
 def take_backup(
     endpoint: Endpoint,
     db: DatabaseFacts,
-    opts: ApplyOptions,
+    opts: BackupSettings,
     dest: Path,
     server_major: int,
 ) -> dict[str, Any]:
@@ -151,7 +167,7 @@ def _counted_in(endpoint: Endpoint, db: DatabaseFacts, snapshot: str) -> dict[st
 
 
 def _dump(
-    endpoint: Endpoint, opts: ApplyOptions, dest: Path, server_major: int, snapshot: str
+    endpoint: Endpoint, opts: BackupSettings, dest: Path, server_major: int, snapshot: str
 ) -> dict[str, Any]:
     clients = find_clients(server_major, opts.pg_bin)
     pg_dump, pg_restore = clients.tool("pg_dump"), clients.tool("pg_restore")
@@ -182,7 +198,7 @@ def _dump(
     }
 
 
-def _command(endpoint: Endpoint, opts: ApplyOptions, dest: Path) -> dict[str, Any]:
+def _command(endpoint: Endpoint, opts: BackupSettings, dest: Path) -> dict[str, Any]:
     if not opts.backup_command:
         raise BackupFailed("--backup command needs --backup-command CMD")
     command = fill(

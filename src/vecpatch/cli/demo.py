@@ -189,10 +189,10 @@ def _stopped(report: StageReport) -> None:
 
 def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> StageReport:
     from vecpatch.cli.stage import render_table as render_stage
-    from vecpatch.history.store import HistoryStore
     from vecpatch.plan import PlanPolicy, Policy
     from vecpatch.stage.clone import clone_from
-    from vecpatch.stage.runner import StageOptions, run_stage
+    from vecpatch.stage.runner import StageOptions
+    from vecpatch.usecases.stage import run_stage
 
     out.print(
         "A clone sandbox gets production's schema (pg_dump --schema-only) and a sample of "
@@ -203,21 +203,13 @@ def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> StageRe
     out.print(f"Your own queries are regression cases too (here {queries}).")
     run_id = str(uuid.uuid4())
     staging = clone_from(target, run_id, f"{DEMO_NAME}-stage", rows)
-    try:
-        with HistoryStore.open(_demo_history()) as store:
-            report = run_stage(
-                staging,
-                StageOptions(
-                    policy=PlanPolicy(Policy.PINNED, version),
-                    queries_file=queries,
-                ),
-                catalog,
-                store,
-                progress=lambda message: out.print(f"  [dim]{message}[/]"),
-            )
-    finally:
-        if staging.sandbox is not None:
-            staging.sandbox.destroy()
+    report = run_stage(
+        staging,
+        StageOptions(policy=PlanPolicy(Policy.PINNED, version), queries_file=queries),
+        _demo_history(),
+        lambda message: out.print(f"  [dim]{message}[/]"),
+        catalog=catalog,
+    )
     render_stage(report)
     return report
 

@@ -1,13 +1,12 @@
 """`vecpatch stage`: rehearse the planned update on staging and judge it with the test plan.
 
-Parse, build the staging target, call :func:`vecpatch.stage.run_stage`, render. Exit
+Parse, build the staging target, call :func:`vecpatch.usecases.stage.run_stage`, render. Exit
 codes: 0 every critical case passed, or ``nothing-to-stage`` (the target is installed);
 1 a critical case failed or did not run (``incomplete``); 2 usage or configuration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -26,9 +25,7 @@ from vecpatch.stage.model import Outcome, StageReport, Verdict
 from vecpatch.stage.render import StageFormat, render
 
 if TYPE_CHECKING:
-    from vecpatch.stage.runner import StageOptions
     from vecpatch.stage.staging import Staging
-    from vecpatch.targets import Target
 
 _STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "yellow",
           Verdict.ERROR: "red", Verdict.NOT_APPLICABLE: "dim"}  # fmt: skip
@@ -42,6 +39,7 @@ def _staging(
 ) -> Staging:  # fmt: skip
     from vecpatch.sandbox import Sandbox
     from vecpatch.stage.staging import from_dsn, from_sandbox
+    from vecpatch.usecases.stage import clone_staging
 
     given = [x for x in (staging, clone, sandbox) if x]
     if len(given) != 1:
@@ -53,39 +51,6 @@ def _staging(
     target = gather([str(clone)], targets_file).targets[0]
     redacting_filter().add(*(v for v in [target.conninfo.get("password")] if v))
     return clone_staging(target, run_id, sample_rows, info)
-
-
-def clone_staging(
-    target: Target, run_id: str, sample_rows: int, progress: Callable[[str], None]
-) -> Staging:
-    """``--clone-from``'s staging: a sandbox clone of ``target`` (shared with worker jobs)."""
-    from vecpatch.stage.clone import clone_from
-
-    name = f"stage-clone-{run_id}"
-    progress(
-        f"cloning {target.name} into sandbox {name} (at most {sample_rows} rows per vector table)"
-    )
-    return clone_from(target, run_id, name, sample_rows)
-
-
-def stage_and_record(
-    staging: Staging,
-    opts: StageOptions,
-    history: str | None,
-    progress: Callable[[str], None],
-    keep_clone: bool = False,
-) -> StageReport:
-    """``run_stage`` recorded in ``history``; a clone is destroyed afterwards unless kept."""
-    from vecpatch.catalog.store import load_catalog
-    from vecpatch.history.store import HistoryStore
-    from vecpatch.stage.runner import run_stage
-
-    try:
-        with HistoryStore.open(history, secrets=staging.endpoint.secrets) as store:
-            return run_stage(staging, opts, load_catalog(offline=True), store, progress)
-    finally:
-        if staging.kind == "clone" and staging.sandbox is not None and not keep_clone:
-            staging.sandbox.destroy()
 
 
 def stage(
@@ -126,6 +91,7 @@ def stage(
     2 usage error.
     """
     from vecpatch.stage.runner import StageOptions
+    from vecpatch.usecases.stage import run_stage
 
     opts = StageOptions(
         policy=plan_policy(to, policy), plan_file=plan_file, queries_file=queries,
@@ -135,7 +101,7 @@ def stage(
     target = _staging(staging, clone_from, sandbox, targets_file, database, package_hook,
                       pg_bin, sample_rows, run_id)  # fmt: skip
     redacting_filter().add(*target.endpoint.secrets)
-    report = stage_and_record(target, opts, history, info, keep_clone)
+    report = run_stage(target, opts, history, info, keep_clone=keep_clone)
     _emit(report, fmt, output)
     raise typer.Exit(int(report.exit_code))
 

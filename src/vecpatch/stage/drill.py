@@ -27,18 +27,18 @@ import psycopg
 
 from vecpatch.apply.backup import BackupFailed, take_backup
 from vecpatch.apply.binaries import BinariesNotFound
-from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.apply.rollback import RollbackOptions
 from vecpatch.apply.rollback import restore_backup as rollback_restore
 from vecpatch.history.store import HistoryStore
 from vecpatch.probe.facts import DatabaseFacts
 from vecpatch.stage.model import Check
+from vecpatch.stage.settings import BackupSettings
 from vecpatch.stage.staging import Staging, neighbours_at_other_versions, restore_package
 
 
 def backup(staging: Staging, db: DatabaseFacts, dest: Path, pg_major: int) -> dict[str, Any]:
     """Take the backup before the update; ``{"error": ...}`` when it cannot be taken."""
-    opts = ApplyOptions(backup=BackupKind.PG_DUMP, pg_bin=staging.pg_bin, dump_jobs=2)
+    opts = BackupSettings(pg_bin=staging.pg_bin)
     started = time.perf_counter()
     try:
         info = take_backup(staging.endpoint, db, opts, dest, pg_major)

@@ -19,7 +19,6 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from vecpatch.apply.model import ApplyOptions
 from vecpatch.apply.smoke import Baseline, index_recalls
 from vecpatch.apply.update import UpdateFailed, run_update
 from vecpatch.catalog.model import Catalog
@@ -36,6 +35,7 @@ from vecpatch.stage.model import CaseResult, CaseSpec, Category, Check, StageRep
 from vecpatch.stage.phase import Phase, Workload, measure_phase
 from vecpatch.stage.queries import UserQuery, load_queries, top_statements
 from vecpatch.stage.record import record_report
+from vecpatch.stage.settings import UpdateSettings
 from vecpatch.stage.staging import Staging, package_step
 from vecpatch.stage.testplan import load_plan
 
@@ -330,9 +330,9 @@ def _update(
         skipped["update"] = "not attempted: the package step or the update path failed"
         return False
     progress(f"ALTER EXTENSION vector UPDATE TO {target} (apply's checked transaction)")
-    apply_opts = ApplyOptions(lock_timeout=opts.lock_timeout, retry_budget=10.0)
+    settings = UpdateSettings(lock_timeout=opts.lock_timeout)
     try:
-        result = run_update(staging.endpoint, target, db, apply_opts, report.sql, baseline)
+        result = run_update(staging.endpoint, target, db, settings, report.sql, baseline)
     except UpdateFailed as exc:
         checks["update"] = [
             Check("ALTER EXTENSION vector UPDATE", False, staging.endpoint.clean(str(exc)))
