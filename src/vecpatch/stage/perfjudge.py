@@ -68,16 +68,20 @@ def judge_latency(
         return result
     limit = spec.expect("max_p95_increase", 0.2)
     floor = spec.expect("noise_floor_ms", 0.5)
-    change = stats.p95_change(
-        before.latencies_ms, after.latencies_ms, int(spec.expect("bootstrap", 2000))
-    )
+    load = stats.load_factor(before.control_ms, after.control_ms)
+    adjusted = [v / load for v in after.latencies_ms]
+    change = stats.p95_change(before.latencies_ms, adjusted, int(spec.expect("bootstrap", 2000)))
     pb = stats.percentiles(before.latencies_ms)["p95"]
-    pa = stats.percentiles(after.latencies_ms)["p95"]
-    result.after = {**(result.after or {}), "p95_change": change.to_dict()}
+    pa = stats.percentiles(adjusted)["p95"]
+    raw = stats.percentiles(after.latencies_ms)["p95"]
+    result.after = {**(result.after or {}), "p95_change": change.to_dict(),
+                    "load_factor": round(load, 3)}  # fmt: skip
     result.why = (
         f"p95 {pb:.2f} -> {pa:.2f} ms ({change.point:+.0%}, 95% CI [{change.low:+.0%}, "
         f"{change.high:+.0%}]); QPS {before.qps:.0f} -> {after.qps:.0f}"
     )
+    if abs(load - 1.0) >= 0.05:
+        result.why += f"; machine load x{load:.2f} during after (raw p95 {raw:.2f} ms)"
     if change.point > limit and change.low > 0.0 and pa - pb > floor:
         result.verdict = Verdict.FAIL
         result.why += f"; more than +{limit:.0%} and above the {floor:g} ms noise floor"

@@ -427,6 +427,7 @@ def _nothing_to_do(
         report.nothing_to_stage = True
         report.notes.append(f"already at {target}: nothing to stage")
         why = f"not run: pgvector {target} is already installed, nothing to rehearse"
+        checks = {}  # nothing was rehearsed, so no case may say "pass"
     report.cases = judge.compat_cases(specs, checks, {s.check: why for s in specs})
     report.cases += [
         judge.base(s, Verdict.SKIP, why) for s in specs if s.check not in judge.COMPAT_CHECKS
