@@ -17,7 +17,7 @@ import psycopg
 from vecpatch.apply.session import Endpoint
 from vecpatch.catalog.versions import PgvectorVersion
 from vecpatch.probe.facts import VectorIndex
-from vecpatch.stage import functional, indexes, perf, regression
+from vecpatch.stage import behaviours, functional, indexes, perf, regression
 from vecpatch.stage.db import first_line, scratch
 from vecpatch.stage.model import CaseSpec, Category, Check
 from vecpatch.stage.queries import UserQuery, query_of
@@ -69,6 +69,7 @@ RUNNERS: dict[str, Runner] = {
         c, str(s.expectations.get("type", "vector")), v, _tol(s)
     ),
     "aggregates": lambda c, v, s: functional.run_aggregates(c, v, _tol(s)),
+    "behaviours": lambda c, v, s: behaviours.run_behaviours(c, v, _tol(s)),
     "index-builds": lambda c, v, s: indexes.run_index_builds(c, v, s.expect("min_recall", 0.9)),
     "iterative-scan": lambda c, v, s: indexes.run_iterative_scan(c, v, s.expect("min_recall", 0.9)),
 }
