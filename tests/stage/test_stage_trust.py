@@ -20,7 +20,9 @@ from vecpatch.history.store import HistoryStore
 from vecpatch.plan import PlanPolicy, Policy
 from vecpatch.sandbox import Sandbox
 from vecpatch.stage import StageOptions, StageReport, Verdict, from_sandbox, run_stage
+from vecpatch.stage.binding import bind
 from vecpatch.stage.model import Outcome
+from vecpatch.stage.queries import query_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -121,3 +123,21 @@ def test_a_drill_on_a_shared_server_leaves_the_neighbour_working(
     assert any("already on disk before the baseline" in w for w in report.warnings)
     recall = report.case("performance.recall.public.items_embedding_hnsw")
     assert recall is not None and recall.verdict is Verdict.SKIP
+
+
+def test_a_normalised_nearest_neighbour_statement_is_bound_to_a_vector_of_its_column(
+    fresh_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = fresh_sandbox("16.4", "0.7.4", sample=True, rows=100)
+    statement = "SELECT id FROM items WHERE category = $1 ORDER BY embedding <-> $2 LIMIT $3"
+    with sb.connect() as conn:
+        bound = bind(conn, statement)
+        assert bound.sql is not None, bound.why
+        assert bound.sql.endswith("::vector LIMIT 10") and "category = '" in bound.sql
+        vector = bound.sql.split("<-> '")[1].split("'")[0]
+        assert conn.execute("SELECT count(*) FROM items WHERE embedding::text = %s",
+                            (vector,)).fetchone() == (1,)  # fmt: skip
+        assert len(conn.execute(bound.sql).fetchall()) <= 10
+        unbound = bind(conn, "SELECT id FROM items ORDER BY embedding <-> $1 + $2 LIMIT 5")
+    assert unbound.sql is None and unbound.why
+    assert query_of("q", bound.sql).knn

@@ -159,13 +159,19 @@ def load_queries(path: Path) -> list[UserQuery]:
 TOP = sql.SQL(
     "SELECT query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
     "WHERE d.datname = current_database() AND s.query ~* '^\\s*(select|with)\\s' "
-    "AND s.query !~ '\\$[0-9]' AND s.query !~* 'pg_stat_statements' "
+    "AND s.query !~* 'pg_stat_statements|pg_extension' "
     "ORDER BY s.total_exec_time DESC LIMIT {}"
 )
+SHOWN_UNBOUND = 3
 
 
 def top_statements(conn: psycopg.Connection[Any], n: int) -> tuple[list[UserQuery], str]:
-    """The top ``n`` read queries without parameters from pg_stat_statements, and a note."""
+    """The top ``n`` read queries of pg_stat_statements, ``$n`` bound to sampled values.
+
+    A statement that cannot be bound is left out and named in the note with the reason.
+    """
+    from vecpatch.stage.binding import bind, placeholders
+
     installed = conn.execute(
         sql.SQL("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
     ).fetchone()
@@ -175,6 +181,23 @@ def top_statements(conn: psycopg.Connection[Any], n: int) -> tuple[list[UserQuer
         rows = conn.execute(TOP.format(sql.Literal(n))).fetchall()
     except psycopg.Error as exc:
         return [], f"pg_stat_statements unreadable: {str(exc).splitlines()[0]}"
-    queries = [str(r[0]) for r in rows]
-    found = [query_of(derived_name(q), q) for q in queries]
-    return found, f"top {len(found)} parameter-free queries from pg_stat_statements"
+    found: list[UserQuery] = []
+    unbound: list[str] = []
+    with_values = 0
+    for (text,) in rows:
+        statement = str(text)
+        bound = bind(conn, statement)
+        if bound.sql is None:
+            unbound.append(f"{' '.join(statement.split())[:80]!r} ({bound.why})")
+            continue
+        with_values += bool(placeholders(statement))
+        found.append(query_of(derived_name(statement), bound.sql))
+    note = (
+        f"top {len(found)} queries from pg_stat_statements "
+        f"({with_values} with placeholders bound to sampled values)"
+    )
+    if unbound:
+        shown = "; ".join(unbound[:SHOWN_UNBOUND])
+        more = f"; and {len(unbound) - SHOWN_UNBOUND} more" if len(unbound) > SHOWN_UNBOUND else ""
+        note += f"; {len(unbound)} could not be bound: {shown}{more}"
+    return found, note
