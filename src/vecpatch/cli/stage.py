@@ -74,7 +74,7 @@ def stage(
     pg_bin: Annotated[Path | None, typer.Option("--pg-bin", help="pg_dump/pg_restore dir.")] = None,
     sample_rows: Annotated[int, typer.Option("--sample-rows", min=1)] = 100_000,
     perf_queries: Annotated[
-        int | None, typer.Option("--perf-queries", min=1, help="Sampled query vectors per index (default 50).")
+        int | None, typer.Option("--perf-queries", min=1, help="Query vectors per index (50).")
     ] = None,
     no_drill: Annotated[bool, typer.Option("--no-rollback-drill")] = False,
     keep_clone: Annotated[bool, typer.Option("--keep-clone", help="Keep the clone.")] = False,
