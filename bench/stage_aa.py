@@ -90,6 +90,8 @@ def main() -> int:
                 found = _interval(case, "p95_change")
                 if found:
                     latency.append((case.id, found))
+            print(f"        widest so far: recall {_widest(recall)}; p95 {_widest(latency)}",
+                  flush=True)  # fmt: skip
     finally:
         source.destroy()
         shutil.rmtree(work, ignore_errors=True)
