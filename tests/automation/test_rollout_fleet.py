@@ -60,9 +60,9 @@ def test_rollout_halts_in_wave_2_then_resumes(
 ) -> None:
     boxes, targets, env = _fleet(sandbox_factory, tmp_path)
     history = f"sqlite:///{tmp_path / 'h.db'}"
-    with HistoryStore.open(history) as store:  # the staging gate reads the latest stage run
+    with HistoryStore.open(history) as store:  # the staging gates read the stage runs
         stage = store.start_run("stage")
-        store.finish_run(stage, "passed")
+        store.finish_run(stage, "passed", {"from": "0.7.4", "to": "0.8.5", "pg_major": "16"})
     common = ["--targets", str(targets), "--yes", "--backup", "none", "--i-have-a-backup"]
     common += ["--soak", "0", "--now", "--history", history, "--format", "json"]
     common += ["--evidence-dir", str(tmp_path / "ev")]

@@ -96,7 +96,7 @@ def _stage(history: str, verdicts: list[tuple[str, bool, str]]) -> str:
             )  # fmt: skip
         critical = [v for _, c, v in verdicts if c]
         coverage = sum(v == "pass" for v in critical) / len(critical)
-        summary = {"from": "0.7.4", "to": "0.8.5", "coverage": coverage}
+        summary = {"from": "0.7.4", "to": "0.8.5", "pg_major": "16", "coverage": coverage}
         status = "passed" if coverage == 1 else "failed"  # as vecpatch.stage.record does
         store.finish_run(run_id, status, summary)
         return run_id

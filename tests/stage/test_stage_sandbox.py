@@ -230,7 +230,9 @@ def test_staging_dsn_with_package_hook_and_drill(
         tc for tc in suites.iter("testcase") if tc.get("name") == "compatibility.package"
     )
     assert package.find("failure") is None and package.find("skipped") is None
-    drill = next(tc for tc in suites.iter("testcase") if tc.get("name").endswith("rollback-drill"))
+    drill = next(
+        tc for tc in suites.iter("testcase") if (tc.get("name") or "").endswith("rollback-drill")
+    )
     assert drill.find("failure") is None
     assert sb.run_sql("SELECT extversion FROM pg_extension WHERE extname = 'vector'") == [
         ("0.7.4",)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_top_statements_are_the_databases_own_parameter_free_reads(pg15_url: str) -> None:
+def test_top_statements_are_the_databases_own_reads_with_values_bound(pg15_url: str) -> None:
     with (
         scratch_database(pg15_url, "stmts") as url,
         psycopg.connect(url, autocommit=True) as conn,
@@ -26,12 +26,19 @@ def test_top_statements_are_the_databases_own_parameter_free_reads(pg15_url: str
         conn.execute("INSERT INTO items SELECT i, 'n' || i FROM generate_series(1, 100) i")
         for _ in range(3):
             conn.execute("SELECT count(*) FROM items")  # no constants: kept verbatim
-            conn.execute("SELECT id FROM items WHERE id > 90")  # normalised to $1: skipped
+            conn.execute("SELECT id FROM items WHERE id > 90")  # normalised to $1: bound
+            conn.execute("SELECT note FROM items ORDER BY id LIMIT 3")  # LIMIT $1: bound
+            conn.execute("SELECT 2 + 3")  # $1 + $2: compared with no column
             conn.execute("WITH t AS (SELECT max(id) AS m FROM items) SELECT m FROM t")
-        found, note = top_statements(conn, 5)
+        found, note = top_statements(conn, 10)
     texts = {q.sql for q in found}
     assert "SELECT count(*) FROM items" in texts
     assert "WITH t AS (SELECT max(id) AS m FROM items) SELECT m FROM t" in texts
+    assert "SELECT note FROM items ORDER BY id LIMIT 10" in texts
+    [gt] = [t for t in texts if t.startswith("SELECT id FROM items WHERE id > ")]
+    assert gt.endswith("'::integer") and 1 <= int(gt.split("'")[1]) <= 100
     assert not any("$" in t or "INSERT" in t or "pg_stat_statements" in t for t in texts)
     assert all(not q.knn for q in found)
-    assert note == f"top {len(found)} parameter-free queries from pg_stat_statements"
+    assert note.startswith(f"top {len(found)} queries from pg_stat_statements (2 with ")
+    unbound = "1 could not be bound: 'SELECT $1 + $2' (cannot prepare it here: operator is not"
+    assert unbound in note

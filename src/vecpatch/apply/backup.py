@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import sql
@@ -24,7 +24,7 @@ from psycopg import sql
 from vecpatch.apply.binaries import find_clients
 from vecpatch.apply.hooks import run_hook
 from vecpatch.apply.interrupt import Interrupt
-from vecpatch.apply.model import ApplyOptions, BackupKind
+from vecpatch.apply.model import BackupKind
 from vecpatch.apply.session import Endpoint
 from vecpatch.errors import VecpatchError
 from vecpatch.placeholders import fill
@@ -153,10 +153,26 @@ def rollback_facts(conn: psycopg.Connection[Any], db: DatabaseFacts) -> dict[str
     }
 
 
+class BackupSettings(Protocol):
+    """What taking a backup reads from its options (:class:`ApplyOptions` is one; staging's
+    rollback drill passes its own)."""
+
+    @property
+    def backup(self) -> BackupKind: ...
+    @property
+    def backup_command(self) -> str | None: ...
+    @property
+    def pg_bin(self) -> Path | None: ...
+    @property
+    def retry_budget(self) -> float: ...
+    @property
+    def dump_jobs(self) -> int: ...
+
+
 def take_backup(
     endpoint: Endpoint,
     db: DatabaseFacts,
-    opts: ApplyOptions,
+    opts: BackupSettings,
     dest: Path,
     server_major: int,
     interrupt: Interrupt | None = None,
@@ -189,7 +205,7 @@ def _prune_empty(folder: Path, levels: int) -> None:
 def _take(
     endpoint: Endpoint,
     db: DatabaseFacts,
-    opts: ApplyOptions,
+    opts: BackupSettings,
     dest: Path,
     server_major: int,
     stop: Interrupt,
@@ -242,13 +258,13 @@ def _exported_snapshot(endpoint: Endpoint) -> Iterator[str]:
         conn.close()
 
 
-def wait_ms(opts: ApplyOptions) -> int:
+def wait_ms(opts: BackupSettings) -> int:
     """How long the backup may wait for a table lock (the retry budget)."""
     return max(1, round(opts.retry_budget * 1000))
 
 
 def _counted_in(
-    endpoint: Endpoint, db: DatabaseFacts, snapshot: str, opts: ApplyOptions
+    endpoint: Endpoint, db: DatabaseFacts, snapshot: str, opts: BackupSettings
 ) -> dict[str, Any]:
     """``extversion`` and row counts as the dump will see them, from a short transaction."""
     with endpoint.connect(autocommit=False) as conn:
@@ -265,7 +281,7 @@ def _counted_in(
 
 def _dump(
     endpoint: Endpoint,
-    opts: ApplyOptions,
+    opts: BackupSettings,
     dest: Path,
     server_major: int,
     snapshot: str,
@@ -300,7 +316,7 @@ def _dump(
     }
 
 
-def _command(endpoint: Endpoint, opts: ApplyOptions, dest: Path) -> dict[str, Any]:
+def _command(endpoint: Endpoint, opts: BackupSettings, dest: Path) -> dict[str, Any]:
     if not opts.backup_command:
         raise BackupFailed("--backup command needs --backup-command CMD")
     command = fill(

@@ -40,6 +40,8 @@ class Job:
     run: DatabaseRun
     server_major: int
     window: str | None = None
+    gate: str | None = None
+    """Why the stage gate refuses this database (:mod:`vecpatch.apply.stagegate`)."""
     lock: ApplyLock | None = None
     notes: list[str] = field(default_factory=list)
     baseline: Baseline = field(default_factory=dict)
@@ -163,7 +165,7 @@ def _baseline(job: Job, rec: Recorder) -> None:
         ):
             job.baseline = index_recalls(conn, job.facts, why)
             conn.rollback()
-            detail["recall"] = dict(job.baseline)
+            detail["recall"] = {k: round(v.mean, 4) for k, v in job.baseline.items()}
             if why:
                 detail["not_measured"] = why
     except psycopg.Error as exc:

@@ -113,6 +113,10 @@ class ApplyOptions:
     max_xact_age: float = 60.0
     max_replica_lag: float = 30.0
     recall_threshold: float = 0.8
+    stage_gate_age: float = 30 * 86400.0
+    """Seconds: how recent a passing stage of the same update production needs."""
+    no_stage_gate: str | None = None
+    """The operator's reason to update production without a passing stage (in evidence)."""
     before_commit: BeforeCommit | None = field(default=None, repr=False, compare=False)
     extra_checks: tuple[ExtraCheck, ...] = field(default=(), repr=False, compare=False)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from vecpatch.apply import targetsteps
+from vecpatch.apply import stagegate, targetsteps
 from vecpatch.apply.abandoned import PROCESS_STEP, identity
 from vecpatch.apply.evidence import write_bundle
 from vecpatch.apply.gate import window_refusal
@@ -104,7 +104,9 @@ def run_apply(
         facts = probe(targets, ScanOptions(concurrency=opts.concurrency), environ=environ)
         stop.phase("probe")
         plan = make_plan(facts, {t.name: t for t in targets}, catalog, opts, started)
-        _run_jobs(plan, facts, targets, opts, catalog, rec, run_id, environ, runs, notes, ui, stop)
+        _run_jobs(
+            plan, facts, targets, opts, catalog, rec, run_id, environ, runs, notes, ui, stop, store
+        )
     except Exception as exc:  # a bug must not leave the run unrecorded
         notes.append(f"internal error, the run stopped: {type(exc).__name__}: {exc}")
         if not runs:
@@ -131,10 +133,11 @@ def _run_jobs(
     notes: list[str],
     ui: Ui,
     stop: Interrupt,
+    store: HistoryStore | None,
 ) -> None:
     """Preflight every database (keeping its lock), confirm, operator steps, then the jobs."""
     by_name = {t.name: t for t in targets}
-    jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, plan.created_at)
+    jobs = _jobs(plan, facts, by_name, opts, run_id, environ, runs, plan.created_at, store)
     runs += [job.run for job in jobs]
     try:
         _parallel(opts, jobs, _guarded(lambda j: _prepare(j, opts, rec, stop)))
@@ -235,6 +238,7 @@ def _jobs(
     environ: Mapping[str, str],
     runs: list[DatabaseRun],
     started: datetime,
+    store: HistoryStore | None = None,
 ) -> list[Job]:
     by_target = {f.target: f for f in facts}
     jobs: list[Job] = []
@@ -267,8 +271,22 @@ def _jobs(
             )
             job = Job(tplan, dplan, dbfacts[dplan.database], endpoint, run, tfacts.server.major)
             job.window = window
+            _stage_gate(job, target, store, opts, started)
             jobs.append(job)
     return jobs
+
+
+def _stage_gate(
+    job: Job, target: Target, store: HistoryStore | None, opts: ApplyOptions, now: datetime
+) -> None:
+    """Production needs a passing stage of this very update, or the operator's reason."""
+    wanted = stagegate.Wanted(target.name, target.environment, str(job.dplan.installed),
+                              str(job.dplan.target), str(job.server_major))  # fmt: skip
+    refusal = stagegate.refusal(store, wanted, opts.stage_gate_age, now)
+    if refusal and opts.no_stage_gate:
+        job.run.warnings.append(f"stage gate overridden (--no-stage-gate): {opts.no_stage_gate}")
+    elif refusal:
+        job.gate = refusal
 
 
 def _refused(
@@ -293,6 +311,8 @@ def _prepare(job: Job, opts: ApplyOptions, rec: Recorder, stop: Interrupt) -> No
     reasons = plan_reasons(job.tplan, job.dplan, opts)
     if job.window:
         reasons.append(job.window)
+    if job.gate:
+        reasons.append(job.gate)
     try:
         job.lock = acquire(job.endpoint)
     except LockBusy as exc:

@@ -11,20 +11,18 @@ legitimately differ.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import psycopg
 from psycopg import errors, sql
 
+from vecpatch import recall
 from vecpatch.apply.model import Check
 from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import DatabaseFacts, VectorIndex
+from vecpatch.recall import RecallSample
 
 K = 10
-QUERIES = 3
-TOLERANCE = 0.05
-"""How far below its own recall before the update an index may fall (same queries, same data)."""
 _PGVECTOR_TYPES = ("vector", "halfvec", "sparsevec")
 _OPERATORS = {
     "l2_ops": "<->",
@@ -85,8 +83,9 @@ def type_checks(conn: psycopg.Connection[Any], db: DatabaseFacts) -> list[Check]
     return checks
 
 
-Baseline = dict[str, float]
-"""Recall@k per index (``schema.name``) measured before the update, in another session."""
+Baseline = dict[str, RecallSample]
+"""Recall@k per index (``schema.name``) on its sampled queries before the update, in another
+session; the check after the update reruns exactly those queries and compares pairs."""
 
 
 def _key(idx: VectorIndex) -> str:
@@ -99,21 +98,21 @@ def index_checks(
     threshold: float,
     baseline: Baseline | None = None,
 ) -> list[Check]:
-    """One index scan per vector index on real rows, against exact search (recall@k).
+    """One index scan per sampled query per vector index, against exact search (recall@k).
 
-    An index passes at ``threshold``, or at its own recall before the update less a
-    small tolerance when that was lower: an index whose normal recall is low is not a
-    broken update, but a drop from its own level is.
+    With a baseline, the same queries run again and the index fails only on a paired drop
+    from its own level (:func:`vecpatch.recall.paired`): an index whose normal recall is
+    low is not a broken update, but a confirmed drop from its own level is. Without one
+    (the baseline could not be read) the fixed ``threshold`` is all there is, and the
+    check says so.
     """
     out = []
     for idx in db.indexes:
         name = f"index {idx.schema}.{idx.name} ({idx.method}, {', '.join(idx.opclasses)})"
-        floor = threshold
-        if baseline is not None and _key(idx) in baseline:
-            floor = min(threshold, baseline[_key(idx)] - TOLERANCE)
+        before = baseline.get(_key(idx)) if baseline is not None else None
         try:
             with conn.transaction():
-                out.append(_index_check(conn, idx, name, floor))
+                out.append(_index_check(conn, idx, name, threshold, before))
         except errors.LockNotAvailable:
             raise  # 55P03 is a busy table, not a broken package: the update retries
         except psycopg.Error as exc:
@@ -122,9 +121,12 @@ def index_checks(
 
 
 def index_recalls(
-    conn: psycopg.Connection[Any], db: DatabaseFacts, why: list[str] | None = None
+    conn: psycopg.Connection[Any],
+    db: DatabaseFacts,
+    why: list[str] | None = None,
+    queries: int = recall.DEFAULT_QUERIES,
 ) -> Baseline:
-    """The recall of every checkable index now (the baseline for :func:`index_checks`).
+    """Every checkable index's recall now, per sampled query (the baseline for the checks).
 
     An index without a baseline is judged against the plain threshold; ``why`` collects the
     reason for each one left out, so an empty baseline is never silent.
@@ -135,56 +137,88 @@ def index_recalls(
     for idx in db.indexes:
         try:
             with conn.transaction():
-                check = _index_check(conn, idx, _key(idx), 0.0)
+                sample = _measure(conn, idx, None, queries)
         except psycopg.Error as exc:
             skipped.append(f"{_key(idx)}: {first_line(exc)}")
             continue
-        recall = _RECALL.match(check.detail)
-        if recall and not check.skipped:
-            found[_key(idx)] = float(recall.group(1))
+        if sample is not None and sample.recalls:
+            found[_key(idx)] = sample
         else:
-            skipped.append(f"{_key(idx)}: {check.detail or 'not measurable'}")
+            skipped.append(f"{_key(idx)}: not measurable (no vector column, operator or rows)")
     return found
 
 
-_RECALL = re.compile(r"recall@\d+ ([0-9.]+)")
-
-
-def _index_check(
-    conn: psycopg.Connection[Any], idx: VectorIndex, name: str, threshold: float
-) -> Check:
+def _measure(
+    conn: psycopg.Connection[Any],
+    idx: VectorIndex,
+    before: RecallSample | None,
+    queries: int = recall.DEFAULT_QUERIES,
+) -> RecallSample | None:
+    """Recall on ``before``'s queries (or a fresh sample); None when the index is not checkable."""
     column = idx.columns[0] if idx.columns else None
     op = operator_for(idx.opclasses[0]) if idx.opclasses else None
     if column is None or op is None or " WHERE " in idx.definition.upper():
-        return Check(name, True, "expression, partial or unknown operator class: skipped", True)
+        return None
     table = sql.Identifier(idx.schema, idx.table)
     col = sql.Identifier(column)
     ctype = _column_type(conn, idx.schema, idx.table, column)
-    samples = conn.execute(
-        sql.SQL("SELECT {c}::text FROM {t} WHERE {c} IS NOT NULL LIMIT {n}").format(
-            c=col, t=table, n=sql.Literal(QUERIES)
-        )
-    ).fetchall()
-    if not samples:
-        return Check(name, True, "table is empty: nothing to compare", True)
+    samples = (
+        list(before.queries)
+        if before is not None
+        else recall.sample_vectors(conn, idx.schema, idx.table, column, queries)
+    )
     order = sql.SQL("{c} " + op + " {q}::" + ctype)
     knn = sql.SQL("SELECT ({o})::float8 FROM {t} ORDER BY {o} LIMIT {k}")
-    recalls, used = [], True
-    for (q,) in samples:
-        o = order.format(c=col, q=sql.Literal(q))
-        query = knn.format(o=o, t=table, k=sql.Literal(K))
+    recalls = []
+    for q in samples:
+        query = knn.format(o=order.format(c=col, q=sql.Literal(q)), t=table, k=sql.Literal(K))
         _index_mode(conn, True)
-        used = used and _uses_index(conn, query, idx.name)
-        approx = [r[0] for r in conn.execute(query).fetchall()]
+        approx = [float(r[0]) for r in conn.execute(query).fetchall()]
         _index_mode(conn, False)
-        exact = [r[0] for r in conn.execute(query).fetchall()]
-        recalls.append(_recall(approx, exact))
+        exact = [float(r[0]) for r in conn.execute(query).fetchall()]
+        recalls.append(recall.tie_recall(approx, exact, K))
     _index_mode(conn, None)
-    recall = sum(recalls) / len(recalls)
-    detail = f"recall@{K} {recall:.2f} over {len(samples)} queries (threshold {threshold:.2f})"
-    if not used:
-        detail += "; the planner did not choose this index"
-    return Check(name, recall >= threshold, detail)
+    return RecallSample(tuple(samples), tuple(recalls), K)
+
+
+def _index_check(
+    conn: psycopg.Connection[Any],
+    idx: VectorIndex,
+    name: str,
+    threshold: float,
+    before: RecallSample | None,
+) -> Check:
+    sample = _measure(conn, idx, before)
+    if sample is None:
+        return Check(name, True, "expression, partial or unknown operator class: skipped", True)
+    if not sample.recalls:
+        return Check(name, True, "table is empty: nothing to compare", True)
+    used = _uses_index(conn, idx, sample.queries[0])
+    note = "" if used else "; the planner did not choose this index"
+    if before is None:
+        detail = (
+            f"recall@{K} {sample.mean:.2f} over {len(sample.recalls)} queries (no baseline of "
+            f"its own: fixed threshold {threshold:.2f})"
+        )
+        return Check(name, sample.mean >= threshold, detail + note)
+    change = recall.paired(before.recalls, sample.recalls)
+    return Check(name, not change.regressed, change.describe(K) + note)
+
+
+def _uses_index(conn: psycopg.Connection[Any], idx: VectorIndex, q: str) -> bool:
+    column = str(idx.columns[0])
+    op = str(operator_for(idx.opclasses[0]))
+    ctype = _column_type(conn, idx.schema, idx.table, column)
+    order = sql.SQL("{c} " + op + " {q}::" + ctype).format(
+        c=sql.Identifier(column), q=sql.Literal(q)
+    )
+    query = sql.SQL("SELECT 1 FROM {t} ORDER BY {o} LIMIT {k}").format(
+        t=sql.Identifier(idx.schema, idx.table), o=order, k=sql.Literal(K)
+    )
+    _index_mode(conn, True)
+    plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(query)).fetchone()
+    _index_mode(conn, None)
+    return plan is not None and f'"{idx.name}"' in json.dumps(plan[0])
 
 
 def _index_mode(conn: psycopg.Connection[Any], index: bool | None) -> None:
@@ -196,19 +230,6 @@ def _index_mode(conn: psycopg.Connection[Any], index: bool | None) -> None:
     if index:
         _local(conn, "hnsw.ef_search", "100")
         _local(conn, "ivfflat.probes", "32")
-
-
-def _uses_index(conn: psycopg.Connection[Any], query: sql.Composed, index: str) -> bool:
-    plan = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(query)).fetchone()
-    return plan is not None and f'"{index}"' in json.dumps(plan[0])
-
-
-def _recall(approx: list[float], exact: list[float]) -> float:
-    if not exact:
-        return 1.0
-    bound = exact[-1] + 1e-6 * max(1.0, abs(exact[-1]))
-    hits = sum(1 for d in approx[: len(exact)] if d <= bound)
-    return hits / len(exact)
 
 
 def run_checks(

@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import errors, sql
@@ -23,7 +23,7 @@ from psycopg import errors, sql
 from vecpatch.apply.backup import extversion
 from vecpatch.apply.blockers import BlockerWatch
 from vecpatch.apply.interrupt import Interrupt
-from vecpatch.apply.model import ApplyOptions, Check
+from vecpatch.apply.model import BeforeCommit, Check, ExtraCheck
 from vecpatch.apply.session import Endpoint, error_text
 from vecpatch.apply.smoke import Baseline, run_checks
 from vecpatch.errors import VecpatchError
@@ -31,6 +31,24 @@ from vecpatch.probe.facts import DatabaseFacts
 
 BASE_DELAY = 0.2
 MAX_DELAY = 5.0
+
+
+class UpdateSettings(Protocol):
+    """What the checked update reads from its options: :class:`ApplyOptions` is one, and
+    staging passes its own, so a new apply default never silently changes staging."""
+
+    @property
+    def lock_timeout(self) -> float: ...
+    @property
+    def statement_timeout(self) -> float: ...
+    @property
+    def retry_budget(self) -> float: ...
+    @property
+    def recall_threshold(self) -> float: ...
+    @property
+    def extra_checks(self) -> tuple[ExtraCheck, ...]: ...
+    @property
+    def before_commit(self) -> BeforeCommit | None: ...
 
 
 class UpdateFailed(VecpatchError):
@@ -67,7 +85,7 @@ class UpdateResult:
     sql: list[str] = field(default_factory=list)
 
 
-def statements(target: str, opts: ApplyOptions) -> list[sql.Composed]:
+def statements(target: str, opts: UpdateSettings) -> list[sql.Composed]:
     """The exact statements of the transaction, in order."""
     return [
         sql.SQL("SET LOCAL lock_timeout = {}").format(
@@ -84,7 +102,7 @@ def run_update(
     endpoint: Endpoint,
     target: str,
     db: DatabaseFacts,
-    opts: ApplyOptions,
+    opts: UpdateSettings,
     log: list[str],
     baseline: Baseline | None = None,
     interrupt: Interrupt | None = None,
@@ -119,7 +137,7 @@ def _attempt(
     endpoint: Endpoint,
     target: str,
     db: DatabaseFacts,
-    opts: ApplyOptions,
+    opts: UpdateSettings,
     log: list[str],
     attempt: int,
     baseline: Baseline | None,
@@ -181,7 +199,7 @@ def _checked_transaction(
     conn: psycopg.Connection[Any],
     target: str,
     db: DatabaseFacts,
-    opts: ApplyOptions,
+    opts: UpdateSettings,
     log: list[str],
     baseline: Baseline | None,
     result: UpdateResult,

@@ -300,9 +300,9 @@ def stage_target_job(
     output_dir: str | None,
 ) -> dict[str, Any]:
     """``vecpatch stage --clone-from`` of one target, recorded as its own stage run."""
-    from vecpatch.cli.stage import clone_staging, stage_and_record
     from vecpatch.stage.render import StageFormat, render
     from vecpatch.stage.runner import StageOptions
+    from vecpatch.usecases.stage import clone_staging, run_stage
 
     history = (context.additional_context or {}).get("history")
     chosen = Target.model_validate(target)
@@ -316,7 +316,7 @@ def stage_target_job(
     clone_id = f"{_now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     try:
         staging = clone_staging(chosen, clone_id, sample_rows, progress)
-        report = stage_and_record(staging, opts, history, progress)
+        report = run_stage(staging, opts, history, progress)
     except Exception as exc:  # a job's failure is its result, never a crash or a retry
         text = exc.message if isinstance(exc, VecpatchError) else f"{type(exc).__name__}: {exc}"
         message = redact_text(text, secrets)

@@ -74,6 +74,18 @@ PgMinorHookOpt = Annotated[
 PackageHookOpt = Annotated[
     str | None, typer.Option("--package-hook", help="{host} {pg_major} {version}.")
 ]
+NoStageGateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--no-stage-gate",
+        metavar="REASON",
+        help="Update production without a passing stage; the reason goes into the evidence.",
+    ),
+]
+StageGateAgeOpt = Annotated[
+    str,
+    typer.Option("--stage-gate-age", help="How recent production's passing stage must be."),
+]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-j", min=1, max=256, help="Databases at once.")
 ]
@@ -141,10 +153,14 @@ def apply_settings(
     pg_minor_hook: PgMinorHookOpt = None,
     package_hook: PackageHookOpt = None,
     concurrency: ConcurrencyOpt = 4,
+    no_stage_gate: NoStageGateOpt = None,
+    stage_gate_age: StageGateAgeOpt = "30d",
 ) -> ApplyOptions:
     """apply's settings (durations as typed); ``vecpatch apply`` and ``vecpatch worker
     enqueue-apply`` both take them (see :func:`~vecpatch.cli.options.expand`), so a queued
     apply parses exactly like a local one."""
+    if no_stage_gate is not None and not no_stage_gate.strip():
+        raise UsageError("--no-stage-gate needs a reason (it goes into the evidence)")
     if backup is BackupKind.NONE and not i_have_a_backup:
         raise UsageError("--backup none needs --i-have-a-backup")
     return ApplyOptions(
@@ -155,7 +171,8 @@ def apply_settings(
         retry_budget=duration(retry_budget), reconnect_stale=reconnect_stale,
         reconnect_hook=reconnect_hook, soak=duration(soak), evidence_dir=evidence_dir,
         pg_bin=pg_bin, pg_minor_hook=pg_minor_hook, package_hook=package_hook,
-        concurrency=concurrency,
+        concurrency=concurrency, no_stage_gate=no_stage_gate,
+        stage_gate_age=positive(duration(stage_gate_age), "--stage-gate-age"),
     )  # fmt: skip
 
 
@@ -179,6 +196,9 @@ def apply(
     ] = None,
 ) -> None:
     """Update pgvector safely: preflight, backup, update in one checked transaction, verify.
+
+    A production target (environment = "production" in the targets file) is updated only
+    after a passing `vecpatch stage` of the same update within --stage-gate-age.
 
     Exit codes: 0 applied or nothing to do; 1 refused or failed, database unchanged;
     2 usage or configuration error; 4 applied but a post-commit step failed or was cut

@@ -21,7 +21,7 @@ import typer
 from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.atomic import atomic_write
 from vecpatch.automation import migration
-from vecpatch.cli.apply import apply_settings
+from vecpatch.cli.apply import NoStageGateOpt, apply_settings
 from vecpatch.cli.console import err, info, out, redacting_filter
 from vecpatch.cli.options import Fleet, duration, expand, fleet_options
 from vecpatch.cli.plan import CooldownOpt, PolicyChoice, PolicyOpt, ToOpt, plan_policy
@@ -229,6 +229,7 @@ def rollout(
     history: History = None,
     notify: NotifyOpt = [],  # noqa: B006
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    no_stage_gate: NoStageGateOpt = None,
 ) -> None:
     """Apply across the fleet in waves: gates, bake time, concurrency cap, halt, resume.
 
@@ -262,6 +263,7 @@ def rollout(
     apply_opts = ApplyOptions(
         backup=backup, backup_dir=backup_dir, i_have_a_backup=i_have_a_backup, now=now,
         yes=True, soak=duration(soak), evidence_dir=evidence_dir, pg_bin=pg_bin,
+        no_stage_gate=no_stage_gate,
     )  # fmt: skip
     with HistoryStore.open(history, secrets=[*secrets, *urls]) as store:
         applier = ApplyApplier(apply_opts, load_catalog(offline=True), store)

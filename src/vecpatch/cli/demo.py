@@ -24,6 +24,7 @@ from vecpatch.cli.console import out
 if TYPE_CHECKING:
     from vecpatch.catalog.model import Catalog
     from vecpatch.sandbox import Sandbox
+    from vecpatch.stage.model import StageReport
     from vecpatch.targets import Target
 
 DEMO_NAME = "vecpatch-demo"
@@ -59,7 +60,10 @@ def demo(
         _step("3. Plan: the checked update path")
         version = _plan(sandbox, target, catalog, now)
         _step("4. Stage: the test plan on a clone of this database, before vs after")
-        _stage(target, catalog, version, rows)
+        report = _stage(target, catalog, version, rows)
+        if report.exit_code != 0:
+            _stopped(report)
+            raise typer.Exit(int(report.exit_code))
         _step("5. Apply: package step, backup, checked update in a fresh session, evidence")
         _package_step(sandbox, target, catalog, version)
         _apply(sandbox, target, catalog, version)
@@ -170,12 +174,25 @@ def _plan(sandbox: Sandbox, target: Target, catalog: Catalog, now: datetime) -> 
     return newest
 
 
-def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> None:
+def _stopped(report: StageReport) -> None:
+    """Why the demo does not go on to production: a stage that did not pass gates the apply."""
+    failed = report.critical_failures or [
+        c for c in report.cases if c.critical and c.verdict.value == "skip"
+    ]
+    out.print(
+        f"[bold red]Stopped before the apply[/]: the stage is {report.verdict.value}, and "
+        "vecpatch does not update production on an unproven stage."
+    )
+    for case in failed:
+        out.print(f"  {case.id}: {case.why}", markup=False, highlight=False)
+
+
+def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> StageReport:
     from vecpatch.cli.stage import render_table as render_stage
-    from vecpatch.history.store import HistoryStore
     from vecpatch.plan import PlanPolicy, Policy
     from vecpatch.stage.clone import clone_from
-    from vecpatch.stage.runner import StageOptions, run_stage
+    from vecpatch.stage.runner import StageOptions
+    from vecpatch.usecases.stage import run_stage
 
     out.print(
         "A clone sandbox gets production's schema (pg_dump --schema-only) and a sample of "
@@ -186,23 +203,15 @@ def _stage(target: Target, catalog: Catalog, version: str, rows: int) -> None:
     out.print(f"Your own queries are regression cases too (here {queries}).")
     run_id = str(uuid.uuid4())
     staging = clone_from(target, run_id, f"{DEMO_NAME}-stage", rows)
-    try:
-        with HistoryStore.open(_demo_history()) as store:
-            report = run_stage(
-                staging,
-                StageOptions(
-                    policy=PlanPolicy(Policy.PINNED, version),
-                    queries_file=queries,
-                    perf_queries=20,
-                ),
-                catalog,
-                store,
-                progress=lambda message: out.print(f"  [dim]{message}[/]"),
-            )
-    finally:
-        if staging.sandbox is not None:
-            staging.sandbox.destroy()
+    report = run_stage(
+        staging,
+        StageOptions(policy=PlanPolicy(Policy.PINNED, version), queries_file=queries),
+        _demo_history(),
+        lambda message: out.print(f"  [dim]{message}[/]"),
+        catalog=catalog,
+    )
     render_stage(report)
+    return report
 
 
 def _package_step(sandbox: Sandbox, target: Target, catalog: Catalog, version: str) -> None:

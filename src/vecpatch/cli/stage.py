@@ -1,12 +1,12 @@
 """`vecpatch stage`: rehearse the planned update on staging and judge it with the test plan.
 
-Parse, build the staging target, call :func:`vecpatch.stage.run_stage`, render. Exit
-codes: 0 every critical case passed; 1 a critical case failed; 2 usage or configuration.
+Parse, build the staging target, call :func:`vecpatch.usecases.stage.run_stage`, render. Exit
+codes: 0 every critical case passed, or ``nothing-to-stage`` (the target is installed);
+1 a critical case failed or did not run (``incomplete``); 2 usage or configuration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,16 +22,17 @@ from vecpatch.cli.plan import PolicyChoice, PolicyOpt, ToOpt, plan_policy
 from vecpatch.cli.scan import TargetsOpt
 from vecpatch.cli.selection import gather
 from vecpatch.errors import UsageError
-from vecpatch.stage.model import StageReport, Verdict
+from vecpatch.stage.model import Outcome, StageReport, Verdict
 from vecpatch.stage.render import StageFormat, render
 
 if TYPE_CHECKING:
     from vecpatch.stage.runner import StageOptions
     from vecpatch.stage.staging import Staging
-    from vecpatch.targets import Target
 
-_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "dim",
-          Verdict.ERROR: "red"}  # fmt: skip
+_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "yellow",
+          Verdict.ERROR: "red", Verdict.NOT_APPLICABLE: "dim"}  # fmt: skip
+_OUTCOME = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.INCOMPLETE: "bold yellow",
+            Outcome.NOTHING_TO_STAGE: "dim"}  # fmt: skip
 
 
 def _staging(
@@ -40,6 +41,7 @@ def _staging(
 ) -> Staging:  # fmt: skip
     from vecpatch.sandbox import Sandbox
     from vecpatch.stage.staging import from_dsn, from_sandbox
+    from vecpatch.usecases.stage import clone_staging
 
     given = [x for x in (staging, clone, sandbox) if x]
     if len(given) != 1:
@@ -51,39 +53,6 @@ def _staging(
     target = gather([str(clone)], targets_file).targets[0]
     redacting_filter().add(*(v for v in [target.conninfo.get("password")] if v))
     return clone_staging(target, run_id, sample_rows, info)
-
-
-def clone_staging(
-    target: Target, run_id: str, sample_rows: int, progress: Callable[[str], None]
-) -> Staging:
-    """``--clone-from``'s staging: a sandbox clone of ``target`` (shared with worker jobs)."""
-    from vecpatch.stage.clone import clone_from
-
-    name = f"stage-clone-{run_id}"
-    progress(
-        f"cloning {target.name} into sandbox {name} (at most {sample_rows} rows per vector table)"
-    )
-    return clone_from(target, run_id, name, sample_rows)
-
-
-def stage_and_record(
-    staging: Staging,
-    opts: StageOptions,
-    history: str | None,
-    progress: Callable[[str], None],
-    keep_clone: bool = False,
-) -> StageReport:
-    """``run_stage`` recorded in ``history``; a clone is destroyed afterwards unless kept."""
-    from vecpatch.catalog.store import load_catalog
-    from vecpatch.history.store import HistoryStore
-    from vecpatch.stage.runner import run_stage
-
-    try:
-        with HistoryStore.open(history, secrets=staging.endpoint.secrets) as store:
-            return run_stage(staging, opts, load_catalog(offline=True), store, progress)
-    finally:
-        if staging.kind == "clone" and staging.sandbox is not None and not keep_clone:
-            staging.sandbox.destroy()
 
 
 def stage_settings(
@@ -99,7 +68,7 @@ def stage_settings(
         Path | None, typer.Option("--post-update-sql", help="SQL your deploy runs after it.")
     ] = None,
     perf_queries: Annotated[
-        int | None, typer.Option("--perf-queries", min=1, help="Queries per index (M).")
+        int | None, typer.Option("--perf-queries", min=1, help="Query vectors per index (50).")
     ] = None,
     no_drill: Annotated[
         bool, typer.Option("--no-rollback-drill", help="Skip the restore drill.")
@@ -143,13 +112,17 @@ def stage(
 ) -> None:
     """Stage the planned update (baseline, update, after, compare, rollback drill).
 
-    Exit codes: 0 every critical case passed; 1 a critical case failed; 2 usage error.
+    Exit codes: 0 pass (every critical case ran and passed) or nothing-to-stage (the
+    target is already installed); 1 fail, or incomplete (a critical case did not run);
+    2 usage error.
     """
+    from vecpatch.usecases.stage import run_stage
+
     run_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     target = _staging(staging, clone_from, sandbox, targets_file, database, package_hook,
                       pg_bin, sample_rows, run_id)  # fmt: skip
     redacting_filter().add(*target.endpoint.secrets)
-    report = stage_and_record(target, settings, history, info, keep_clone)
+    report = run_stage(target, settings, history, info, keep_clone=keep_clone)
     _emit(report, fmt, output)
     raise typer.Exit(int(report.exit_code))
 
@@ -187,11 +160,15 @@ def render_table(report: StageReport) -> None:
         drill = report.drill
         restore = drill.get("restore_seconds")
         out.print(f"rollback drill: {drill.get('outcome')}, restore {restore} s")
+    for warning in report.warnings:
+        out.print(Text(f"warning: {warning}", style="yellow"))
     failed = ", ".join(c.id for c in report.critical_failures)
-    verdict = Text(report.verdict.value.upper(), style=_STYLE[report.verdict])
+    not_run = ", ".join(c.id for c in report.not_run)
+    verdict = Text(report.verdict.value.upper(), style=_OUTCOME[report.verdict])
     out.print(Text.assemble("stage ", verdict, f": pgvector {report.installed} -> {report.target}, "
                             f"coverage {report.coverage:.0%}, {report.duration:.1f} s"
-                            + (f"; failed critical: {failed}" if failed else "")))  # fmt: skip
+                            + (f"; failed critical: {failed}" if failed else "")
+                            + (f"; critical not run: {not_run}" if not_run else "")))  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -52,7 +52,85 @@ def update_path(conn: psycopg.Connection[Any], installed: str, target: str) -> C
     return Check(name, True, str(path))
 
 
+C_FUNCTIONS = sql.SQL(
+    "SELECT p.oid, p.oid::regprocedure::text FROM pg_proc p "
+    "JOIN pg_language l ON l.oid = p.prolang AND l.lanname = 'c' "
+    "JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e' "
+    "JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vector' ORDER BY 2"
+)
+SHOWN_MISSING = 5
+
+
 def library_loads(endpoint: Endpoint, version: str, db: DatabaseFacts | None) -> list[Check]:
+    """Every C function of the catalog resolves in the ``vector.so`` a new session loads.
+
+    ``fmgr_c_validator`` is what ``CREATE FUNCTION`` runs: it loads the library and looks
+    up the symbol, so an old library under a newer catalog (``could not find function``)
+    or one built for another major (``incompatible library``) fails here for every
+    function, not only for those a few sample calls happen to reach. It needs the right
+    to use language C (superuser); without it the check falls back to sample calls and
+    says so.
+    """
+    name = f"every C function of the pgvector {version} catalog resolves in vector.so"
+    try:
+        with endpoint.connect(autocommit=False) as conn:
+            functions = [(int(r[0]), str(r[1])) for r in conn.execute(C_FUNCTIONS).fetchall()]
+            missing, first_error = _validate(conn, functions)
+            conn.rollback()
+    except _NoValidator as exc:
+        sampled = _sample_calls(endpoint, version, f"every function not checked: {exc}")
+        return [Check(name, True, f"not checked: {exc}", skipped=True), *sampled]
+    except psycopg.Error as exc:
+        return [Check(name, False, endpoint.clean(first_line(exc)))]
+    checks = [_resolved(name, functions, missing, first_error, endpoint)]
+    if db is not None:
+        try:
+            with endpoint.connect() as conn, conn.transaction():
+                checks += type_checks(conn, db)
+        except psycopg.Error as exc:
+            checks.append(Check("type round trips", False, endpoint.clean(first_line(exc))))
+    return checks
+
+
+class _NoValidator(Exception):
+    """The role may not run the C validator (language C is superuser-only)."""
+
+
+def _validate(
+    conn: psycopg.Connection[Any], functions: list[tuple[int, str]]
+) -> tuple[list[str], str]:
+    missing: list[str] = []
+    first_error = ""
+    for oid, signature in functions:
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("SELECT fmgr_c_validator({}::oid)").format(sql.Literal(oid)))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise _NoValidator(first_line(exc)) from None
+        except psycopg.Error as exc:
+            missing.append(signature)
+            first_error = first_error or first_line(exc)
+    return missing, first_error
+
+
+def _resolved(
+    name: str, functions: list[tuple[int, str]], missing: list[str], error: str, ep: Endpoint
+) -> Check:
+    if not functions:
+        return Check(name, False, "the extension has no C functions: catalog unreadable?")
+    if not missing:
+        return Check(name, True, f"all {len(functions)} C functions resolve")
+    shown = ", ".join(missing[:SHOWN_MISSING])
+    more = f" and {len(missing) - SHOWN_MISSING} more" if len(missing) > SHOWN_MISSING else ""
+    return Check(
+        name,
+        False,
+        f"{len(missing)} of {len(functions)} C functions do not resolve ({shown}{more}): "
+        f"{ep.clean(error)}",
+    )
+
+
+def _sample_calls(endpoint: Endpoint, version: str, why: str) -> list[Check]:
     """A new session loads ``vector.so`` and runs each type's I/O and a distance function."""
     probes = ["'[1,2,3]'::vector::text", "l2_distance('[1,2]'::vector, '[2,3]'::vector)"]
     if PgvectorVersion.parse(version) >= PgvectorVersion.parse("0.7.0"):
@@ -62,13 +140,10 @@ def library_loads(endpoint: Endpoint, version: str, db: DatabaseFacts | None) ->
         with endpoint.connect() as conn:
             for expr in probes:
                 conn.execute(sql.SQL("SELECT " + expr))  # constant expressions above, no input
-            checks = [Check("vector.so loads in a new session", True, f"{len(probes)} calls")]
-            if db is not None:
-                with conn.transaction():
-                    checks += type_checks(conn, db)
-            return checks
     except psycopg.Error as exc:
         return [Check("vector.so loads in a new session", False, endpoint.clean(first_line(exc)))]
+    detail = f"{len(probes)} sample calls only ({why})"
+    return [Check("vector.so loads in a new session", True, detail)]
 
 
 def extversion_is(endpoint: Endpoint, target: str) -> Check:

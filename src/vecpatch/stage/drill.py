@@ -9,8 +9,11 @@ and row counts verified).
 
 pgvector ships only its current install script, so the restored ``CREATE EXTENSION``
 comes back at whatever version is on disk: the old package is put back first (sandbox:
-``install_extension(old)``; staging DSN: the package hook with the old version). Without
-that the drill reports the version mismatch — the same thing a real rollback would hit.
+``install_extension(old)``; staging DSN: the package hook with the old version). When
+that cannot be done here the drill is skipped, saying why; when the server holds other
+databases whose pgvector is not the old version, putting the old package back would break
+them, so the drill is skipped naming them (a clone has no neighbours). A drill that runs
+and fails fails the stage.
 """
 
 from __future__ import annotations
@@ -24,18 +27,18 @@ import psycopg
 
 from vecpatch.apply.backup import BackupFailed, take_backup
 from vecpatch.apply.binaries import BinariesNotFound
-from vecpatch.apply.model import ApplyOptions, BackupKind
 from vecpatch.apply.rollback import RollbackOptions
 from vecpatch.apply.rollback import restore_backup as rollback_restore
 from vecpatch.history.store import HistoryStore
 from vecpatch.probe.facts import DatabaseFacts
 from vecpatch.stage.model import Check
-from vecpatch.stage.staging import Staging, restore_package
+from vecpatch.stage.settings import BackupSettings
+from vecpatch.stage.staging import Staging, neighbours_at_other_versions, restore_package
 
 
 def backup(staging: Staging, db: DatabaseFacts, dest: Path, pg_major: int) -> dict[str, Any]:
     """Take the backup before the update; ``{"error": ...}`` when it cannot be taken."""
-    opts = ApplyOptions(backup=BackupKind.PG_DUMP, pg_bin=staging.pg_bin, dump_jobs=2)
+    opts = BackupSettings(pg_bin=staging.pg_bin)
     started = time.perf_counter()
     try:
         info = take_backup(staging.endpoint, db, opts, dest, pg_major)
@@ -57,7 +60,20 @@ def restore(
     doc: dict[str, Any] = {"backup_seconds": info.get("seconds"), "backup_bytes": info.get("bytes")}
     if "error" in info:
         return Check("rollback drill", False, f"no backup: {info['error']}"), doc
-    doc["package"] = restore_package(staging, old_version, pg_major)
+    others = neighbours_at_other_versions(staging, old_version)
+    if others:
+        why = (
+            f"skipped: putting pgvector {old_version}'s package back for the whole server would "
+            f"break {', '.join(others)}; stage a clone (--clone-from) to drill the rollback"
+        )
+        doc["outcome"] = "skipped"
+        return _skipped(why, info), doc
+    package = restore_package(staging, old_version, pg_major)
+    doc["package"] = package.detail
+    if not package.ok:
+        doc["outcome"] = "skipped"
+        why = f"skipped: no way to put pgvector {old_version} back here ({package.detail})"
+        return _skipped(why, info), doc
     opts = RollbackOptions(yes=True, pg_bin=staging.pg_bin)
     started = time.perf_counter()
     restored = rollback_restore(staging.target, info, opts, store, run_id)
@@ -67,3 +83,8 @@ def restore(
     detail = f"restored in {doc['restore_seconds']:.1f} s; " + "; ".join(doc["notes"])
     shutil.rmtree(str(info.get("location") or ""), ignore_errors=True)
     return Check("rollback drill", ok, detail), doc
+
+
+def _skipped(why: str, info: dict[str, Any]) -> Check:
+    shutil.rmtree(str(info.get("location") or ""), ignore_errors=True)
+    return Check("rollback drill", True, why, skipped=True)

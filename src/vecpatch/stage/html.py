@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from vecpatch.stage.model import CaseResult, StageReport, Verdict
+from vecpatch.stage.model import CaseResult, Outcome, StageReport, Verdict
 
 BEFORE, AFTER = "#8da0cb", "#fc8d62"
 _COLOR = {Verdict.PASS: "#1a7f37", Verdict.FAIL: "#cf222e", Verdict.SKIP: "#6e7781",
-          Verdict.ERROR: "#bc4c00"}  # fmt: skip
+          Verdict.ERROR: "#bc4c00", Verdict.NOT_APPLICABLE: "#6e7781"}  # fmt: skip
+_OUTCOME_COLOR = {Outcome.PASS: "#1a7f37", Outcome.FAIL: "#cf222e", Outcome.INCOMPLETE: "#bc4c00",
+                  Outcome.NOTHING_TO_STAGE: "#6e7781"}  # fmt: skip
 
 
 def bars(title: str, groups: Sequence[tuple[str, Sequence[float]]], series: Sequence[str],
@@ -82,6 +84,7 @@ def charts(report: StageReport) -> str:
 
 def page(report: StageReport) -> str:
     s = report.staging
+    colour = _OUTCOME_COLOR[report.verdict]
     rows = "\n".join(
         f"<tr><td><code>{escape(c.id)}</code></td><td>{c.category.value}</td>"
         f"<td>{'yes' if c.critical else 'no'}</td>"
@@ -102,7 +105,7 @@ def page(report: StageReport) -> str:
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top;
 font-size:13px}}</style></head><body>
-<h1>vecpatch stage: <span style="color:{_COLOR[report.verdict]}">{report.verdict.value}</span></h1>
+<h1>vecpatch stage: <span style="color:{colour}">{report.verdict.value}</span></h1>
 <p>Staging {escape(str(s.get("kind")))} <code>{escape(str(s.get("name")))}</code>, database
 <code>{escape(str(s.get("database")))}</code>: pgvector {escape(str(report.installed))} &rarr;
 {escape(str(report.target))}. Run <code>{escape(report.run_id)}</code>, {report.duration:.1f} s;

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from vecpatch.stage import perfjudge, regression
 from vecpatch.stage.model import CaseResult, CaseSpec, Check, Verdict
 from vecpatch.stage.phase import Phase, Workload
-from vecpatch.stage.queries import UserQuery
+from vecpatch.stage.queries import UserQuery, query_of
 
 COMPAT_CHECKS = frozenset(
     {"update-path", "package", "update", "extversion", "library-loads", "supports-major",
@@ -65,7 +65,7 @@ def functional_cases(specs: Sequence[CaseSpec], before: Phase, after: Phase) -> 
     out = []
     for spec in specs:
         if spec.id in after.skipped:
-            out.append(base(spec, Verdict.SKIP, after.skipped[spec.id]))
+            out.append(base(spec, Verdict.NOT_APPLICABLE, after.skipped[spec.id]))
         elif spec.id in after.functional:
             out.append(
                 from_checks(
@@ -82,14 +82,18 @@ def regression_cases(
     template = next((s for s in specs if s.check == "user-queries"), None)
     if template is not None and not queries:
         out.append(
-            base(template, Verdict.SKIP, "no user queries (--queries FILE or pg_stat_statements)")
+            base(
+                template,
+                Verdict.NOT_APPLICABLE,
+                "no user queries (--queries FILE or pg_stat_statements)",
+            )
         )
     if template is not None:
         for q in queries:
             out.append(regression.judge(template, q, before.queries[q.name], after.queries[q.name]))
     for spec in specs:
         if spec.check == "sql" and spec.id in after.sql_cases:
-            q = UserQuery(spec.id, spec.sql or "", False)
+            q = query_of(spec.id, spec.sql or "")
             result = regression.judge(spec, q, before.sql_cases[spec.id], after.sql_cases[spec.id])
             result.id = spec.id
             out.append(result)
@@ -112,7 +116,8 @@ def performance_cases(
         if judge is None:
             continue
         if not after.indexes:
-            out.append(base(spec, Verdict.SKIP, "no measurable vector index on the user's tables"))
+            why = "no measurable vector index on the user's tables"
+            out.append(base(spec, Verdict.NOT_APPLICABLE, why))
         for name in sorted(after.indexes):
             if name in before.indexes:
                 out.append(judge(spec, name, before.indexes[name], after.indexes[name]))

@@ -17,7 +17,7 @@ from typing import Any
 from vecpatch.apply.model import Check
 from vecpatch.exitcodes import ExitCode
 
-__all__ = ["CaseResult", "CaseSpec", "Category", "Check", "StageReport", "Verdict"]
+__all__ = ["CaseResult", "CaseSpec", "Category", "Check", "Outcome", "StageReport", "Verdict"]
 
 
 class Category(StrEnum):
@@ -30,12 +30,27 @@ class Category(StrEnum):
 
 
 class Verdict(StrEnum):
-    """A case's outcome. ``skip`` is not a failure; ``error`` (could not measure) is."""
+    """A case's outcome.
+
+    ``skip``: the case should have run and did not (a critical one leaves the stage
+    ``incomplete``); ``n/a``: it does not apply here (a feature the version lacks, no
+    index to measure); ``error``: it could not be measured, which fails like ``fail``.
+    """
 
     PASS = "pass"
     FAIL = "fail"
     SKIP = "skip"
     ERROR = "error"
+    NOT_APPLICABLE = "n/a"
+
+
+class Outcome(StrEnum):
+    """The whole stage's verdict; only ``pass`` is a promise that the update was tested."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCOMPLETE = "incomplete"
+    NOTHING_TO_STAGE = "nothing-to-stage"
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,8 @@ class CaseResult:
     after: Mapping[str, Any] | None = None
     checks: list[Check] = field(default_factory=list)
     duration: float = 0.0
+    warning: str | None = None
+    """Shown with the report's warnings: not failing, but worth a look (e.g. latency)."""
 
     @property
     def failed(self) -> bool:
@@ -89,6 +106,7 @@ class CaseResult:
             "after": dict(self.after) if self.after is not None else None,
             "checks": [c.to_dict() for c in self.checks],
             "duration_seconds": round(self.duration, 4),
+            "warning": self.warning,
         }
 
 
@@ -101,31 +119,49 @@ class StageReport:
     staging: dict[str, Any]
     installed: str | None = None
     target: str | None = None
+    pg_major: str | None = None
     cases: list[CaseResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     drill: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     sql: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Visible, but not failing: e.g. a large latency change below the failing threshold."""
     duration: float = 0.0
+    nothing_to_stage: bool = False
+    """The target is what is installed: nothing was rehearsed, so nothing passed."""
 
     @property
     def critical_failures(self) -> list[CaseResult]:
-        return [c for c in self.cases if c.critical and c.failed]
+        """Failed critical cases, and a rollback drill that ran and failed (always blocking)."""
+        return [c for c in self.cases if c.failed and (c.critical or c.check == "rollback-drill")]
 
     @property
-    def verdict(self) -> Verdict:
-        return Verdict.FAIL if self.critical_failures else Verdict.PASS
+    def not_run(self) -> list[CaseResult]:
+        """Critical cases that should have run and did not."""
+        return [c for c in self.cases if c.critical and c.verdict is Verdict.SKIP]
+
+    @property
+    def verdict(self) -> Outcome:
+        if self.critical_failures:
+            return Outcome.FAIL
+        if self.nothing_to_stage:
+            return Outcome.NOTHING_TO_STAGE
+        if self.not_run or not self.cases:
+            return Outcome.INCOMPLETE
+        return Outcome.PASS
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FINDINGS if self.critical_failures else ExitCode.OK
+        ok = self.verdict in (Outcome.PASS, Outcome.NOTHING_TO_STAGE)
+        return ExitCode.OK if ok else ExitCode.FINDINGS
 
     @property
     def coverage(self) -> float:
-        """Share of critical cases that were executed and passed (1.0 when there are none)."""
-        critical = [c for c in self.cases if c.critical]
+        """Share of applicable critical cases executed and passed (1.0 when there are none)."""
+        critical = [c for c in self.cases if c.critical and c.verdict is not Verdict.NOT_APPLICABLE]
         if not critical:
-            return 1.0
+            return 0.0 if self.nothing_to_stage else 1.0
         return sum(c.verdict is Verdict.PASS for c in critical) / len(critical)
 
     def case(self, case_id: str) -> CaseResult | None:
@@ -150,8 +186,11 @@ class StageReport:
             "staging": self.staging,
             "from": self.installed,
             "to": self.target,
+            "pg_major": self.pg_major,
             "counts": self.counts(),
             "failed_critical": [c.id for c in self.critical_failures],
+            "not_run_critical": [c.id for c in self.not_run],
+            "warnings": self.warnings,
             "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
             "rollback_drill": self.drill,
             "notes": self.notes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vecpatch import recall
 from vecpatch.stage import stats
 from vecpatch.stage.model import CaseResult, CaseSpec, Verdict
 from vecpatch.stage.perf import IndexMeasure
@@ -31,22 +32,29 @@ def _errored(result: CaseResult, before: IndexMeasure, after: IndexMeasure) -> b
 def judge_recall(
     spec: CaseSpec, index: str, before: IndexMeasure, after: IndexMeasure
 ) -> CaseResult:
-    """Fail when mean recall@k drops by more than ``max_recall_drop``."""
+    """Fail on a paired drop in recall@k that the interval confirms and that matters.
+
+    The same sampled queries run before and after, so each query is its own control;
+    ``max_recall_drop`` is the minimum effect (the index's own baseline less it is the
+    floor), ``confidence`` the interval's level.
+    """
     result = _result(spec, index, before, after)
     if _errored(result, before, after):
         return result
-    drop_allowed = spec.expect("max_recall_drop", 0.01)
-    diff = stats.mean_diff(before.recalls, after.recalls)
-    rb = sum(before.recalls) / max(1, len(before.recalls))
-    ra = sum(after.recalls) / max(1, len(after.recalls))
-    result.after = {**(result.after or {}), "recall_change": diff.to_dict()}
-    settings = ", ".join(f"{k}={v}" for k, v in after.settings.items() if v is not None)
-    result.why = (
-        f"recall@{int(spec.expect('k', 10))} {rb:.3f} -> {ra:.3f} "
-        f"(change {diff.point:+.3f}, 95% CI "
-        f"[{diff.low:+.3f}, {diff.high:+.3f}]; allowed drop {drop_allowed:g}) at {settings}"
+    if len(before.recalls) != len(after.recalls):
+        result.verdict = Verdict.ERROR
+        result.why = f"not paired: {len(before.recalls)} queries before, {len(after.recalls)} after"
+        return result
+    change = recall.paired(
+        before.recalls,
+        after.recalls,
+        spec.expect("max_recall_drop", recall.MIN_EFFECT),
+        spec.expect("confidence", recall.CONFIDENCE),
     )
-    if rb - ra > drop_allowed:
+    result.after = {**(result.after or {}), "recall_change": change.to_dict()}
+    settings = ", ".join(f"{k}={v}" for k, v in after.settings.items() if v is not None)
+    result.why = f"{change.describe(int(spec.expect('k', 10)))} at {settings}"
+    if change.regressed:
         result.verdict = Verdict.FAIL
     return result
 
@@ -60,19 +68,30 @@ def judge_latency(
         return result
     limit = spec.expect("max_p95_increase", 0.2)
     floor = spec.expect("noise_floor_ms", 0.5)
-    change = stats.p95_change(
-        before.latencies_ms, after.latencies_ms, int(spec.expect("bootstrap", 2000))
-    )
+    load = stats.load_factor(before.control_ms, after.control_ms)
+    adjusted = [v / load for v in after.latencies_ms]
+    change = stats.p95_change(before.latencies_ms, adjusted, int(spec.expect("bootstrap", 2000)))
     pb = stats.percentiles(before.latencies_ms)["p95"]
-    pa = stats.percentiles(after.latencies_ms)["p95"]
-    result.after = {**(result.after or {}), "p95_change": change.to_dict()}
+    pa = stats.percentiles(adjusted)["p95"]
+    raw = stats.percentiles(after.latencies_ms)["p95"]
+    result.after = {**(result.after or {}), "p95_change": change.to_dict(),
+                    "load_factor": round(load, 3)}  # fmt: skip
     result.why = (
         f"p95 {pb:.2f} -> {pa:.2f} ms ({change.point:+.0%}, 95% CI [{change.low:+.0%}, "
         f"{change.high:+.0%}]); QPS {before.qps:.0f} -> {after.qps:.0f}"
     )
+    if abs(load - 1.0) >= 0.05:
+        result.why += f"; machine load x{load:.2f} during after (raw p95 {raw:.2f} ms)"
     if change.point > limit and change.low > 0.0 and pa - pb > floor:
         result.verdict = Verdict.FAIL
         result.why += f"; more than +{limit:.0%} and above the {floor:g} ms noise floor"
+    elif change.point > limit / 2:
+        result.warning = (
+            f"{index}: p95 latency {change.point:+.0%} ({pb:.2f} -> {pa:.2f} ms) is below the "
+            f"failing threshold (+{limit:.0%}, confirmed by the interval, over {floor:g} ms) "
+            "but large: look before production"
+        )
+        result.why += "; warning: large but below the failing threshold"
     return result
 
 

@@ -18,10 +18,10 @@ from vecpatch.apply.session import Endpoint
 from vecpatch.catalog.versions import PgvectorVersion
 from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import VectorIndex
-from vecpatch.stage import functional, indexes, perf, regression
+from vecpatch.stage import behaviours, functional, indexes, perf, regression
 from vecpatch.stage.db import scratch
 from vecpatch.stage.model import CaseSpec, Category, Check
-from vecpatch.stage.queries import UserQuery
+from vecpatch.stage.queries import UserQuery, query_of
 
 
 @dataclass
@@ -70,6 +70,7 @@ RUNNERS: dict[str, Runner] = {
         c, str(s.expectations.get("type", "vector")), v, _tol(s)
     ),
     "aggregates": lambda c, v, s: functional.run_aggregates(c, v, _tol(s)),
+    "behaviours": lambda c, v, s: behaviours.run_behaviours(c, v, _tol(s)),
     "index-builds": lambda c, v, s: indexes.run_index_builds(c, v, s.expect("min_recall", 0.9)),
     "iterative-scan": lambda c, v, s: indexes.run_iterative_scan(c, v, s.expect("min_recall", 0.9)),
 }
@@ -101,7 +102,7 @@ def run_regression(endpoint: Endpoint, work: Workload, phase: Phase) -> None:
     for spec in work.specs:
         if spec.check == "sql" and spec.sql:
             phase.sql_cases[spec.id] = regression.measure(
-                endpoint, UserQuery(spec.id, spec.sql, False)
+                endpoint, query_of(spec.id, spec.sql)
             )
     phase.timed(Category.REGRESSION, started)
 

@@ -4,11 +4,13 @@ Each query runs in a new session (so database-level defaults such as
 ``hnsw.ef_search`` apply, as they do for the application) inside a read-only
 transaction with a statement timeout. Exact queries must return identical rows;
 nearest-neighbour queries are compared by recall against the same query run as an
-exact search (``SET LOCAL enable_indexscan = off``), before and after.
+exact search (``SET LOCAL enable_indexscan = off``), before and after. Any other
+difference, an error appearing or going away included, is ``changed`` and fails.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from typing import Any
 
@@ -22,6 +24,7 @@ from vecpatch.stage.model import CaseResult, CaseSpec, Verdict
 from vecpatch.stage.queries import UserQuery
 
 SHOWN_ROWS = 5
+DIFF_LINES = 8
 
 
 def _rows(conn: psycopg.Connection[Any], text: str) -> list[tuple[str, ...]]:
@@ -62,42 +65,98 @@ def _summary(rows: list[tuple[str, ...]]) -> dict[str, Any]:
 def judge(
     spec: CaseSpec, query: UserQuery, before: dict[str, Any], after: dict[str, Any]
 ) -> CaseResult:
-    """Identical rows for exact queries; recall no lower than before - max drop for k-NN."""
+    """Pass only on the same result (or the same error); any other change is ``changed``.
+
+    An error that goes away is a change as much as one that appears: an application may
+    rely on the error (a dimension check, a cast it catches). ``-- expect: changed``
+    turns the rule round for a query the update is meant to change.
+    """
     result = CaseResult(
         id=f"regression.{query.name}",
         category=spec.category,
         critical=spec.critical,
         verdict=Verdict.PASS,
         why="",
-        check="knn-recall" if query.knn else "identical-result",
+        check=query.compare,
         before=public(before),
         after=public(after),
     )
-    if "error" in after:
-        result.verdict, result.why = Verdict.FAIL, f"fails after the update: {after['error']}"
-    elif "error" in before:
-        result.verdict = Verdict.PASS
-        result.why = f"failed before the update ({before['error']}), runs after"
-    elif query.knn:
+    if query.knn and "error" not in before and "error" not in after:
         drop = spec.expect("max_recall_drop", 0.01)
         rb, ra = float(before["recall"]), float(after["recall"])
         ok = ra >= rb - drop
         result.verdict = Verdict.PASS if ok else Verdict.FAIL
         result.why = f"recall vs exact search {rb:.3f} -> {ra:.3f} (allowed drop {drop:g})"
+        return result
+    diff = difference(before, after, query.compare)
+    result.after = {**(result.after or {}), "outcome": "changed" if diff else "same"}
+    if query.expect_changed:
+        result.verdict = Verdict.PASS if diff else Verdict.FAIL
+        result.why = (
+            f"changed, as the queries file expects: {diff}"
+            if diff
+            else "expected to change (-- expect: changed), but the result is the same"
+        )
+    elif diff:
+        result.verdict, result.why = Verdict.FAIL, f"changed: {diff}"
     else:
-        same = before["_all"] == after["_all"]
-        result.verdict = Verdict.PASS if same else Verdict.FAIL
-        result.why = "identical rows" if same else _difference(before["_all"], after["_all"])
+        result.why = (
+            f"same error before and after: {after['error']}"
+            if "error" in after
+            else f"same result ({_MODES[query.compare]}, {after['rows']} rows)"
+        )
     return result
 
 
-def _difference(a: list[tuple[str, ...]], b: list[tuple[str, ...]]) -> str:
-    if len(a) != len(b):
-        return f"result changed: {len(a)} rows before, {len(b)} after"
-    for i, (x, y) in enumerate(zip(a, b, strict=True), 1):
-        if x != y:
-            return f"result changed at row {i}: {list(x)} -> {list(y)}"
-    return "result changed"
+_MODES = {"ordered": "rows in order", "rows": "rows in any order", "set": "distinct rows",
+          "knn-recall": "rows"}  # fmt: skip
+
+
+def difference(before: dict[str, Any], after: dict[str, Any], compare: str) -> str:
+    """A readable account of how two results differ ("" when they do not)."""
+    if "error" in before or "error" in after:
+        if before.get("error") == after.get("error"):
+            return ""
+        return f"{_describe(before)} before -> {_describe(after)} after"
+    a, b = _normal(before["_all"], compare), _normal(after["_all"], compare)
+    if a == b:
+        return ""
+    if len(a) == len(b):
+        pairs = [(i, x, y) for i, (x, y) in enumerate(zip(a, b, strict=True), 1) if x != y]
+        head = f"{len(pairs)} of {len(a)} rows differ"
+        where = "row" if compare == "ordered" else "sorted row"
+        shown_rows = [f"{where} {i}: {list(x)} -> {list(y)}" for i, x, y in pairs[:DIFF_LINES]]
+        more_rows = len(pairs) - len(shown_rows)
+        tail = f" | ... {more_rows} more" if more_rows > 0 else ""
+        return f"{head}: " + " | ".join(shown_rows) + tail
+    else:
+        head = f"{len(a)} rows before, {len(b)} after"
+    lines = [
+        ln
+        for ln in difflib.unified_diff(
+            ["\t".join(r) for r in a], ["\t".join(r) for r in b], n=0, lineterm=""
+        )
+        if not ln.startswith(("@@", "---", "+++"))
+    ]
+    shown = lines[:DIFF_LINES]
+    more = len(lines) - len(shown)
+    return f"{head}: " + " | ".join(shown) + (f" | ... {more} more" if more > 0 else "")
+
+
+def _describe(doc: dict[str, Any]) -> str:
+    if "error" in doc:
+        return f"error ({doc['error']})"
+    rows = doc.get("first_rows") or []
+    first = f", first {rows[0]}" if rows else ""
+    return f"success ({doc.get('rows', 0)} rows{first})"
+
+
+def _normal(rows: list[tuple[str, ...]], compare: str) -> list[tuple[str, ...]]:
+    if compare == "set":
+        return sorted(set(rows))
+    if compare == "ordered":
+        return list(rows)
+    return sorted(rows)
 
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def render(report: StageReport, fmt: StageFormat) -> str:
 
 
 _MARK = {Verdict.PASS: "✅ pass", Verdict.FAIL: "❌ fail", Verdict.SKIP: "⏭ skip",
-         Verdict.ERROR: "⚠ error"}  # fmt: skip
+         Verdict.ERROR: "⚠ error", Verdict.NOT_APPLICABLE: "– n/a"}  # fmt: skip
 
 
 def _cell(text: str) -> str:
@@ -59,10 +59,13 @@ def markdown(report: StageReport) -> str:
         "(critical cases executed and passed)",
     ]
     lines += [f"- note: {n}" for n in [*s.get("notes", []), *report.notes]]
+    lines += [f"- **warning:** {w}" for w in report.warnings]
     if report.critical_failures:
         lines.append(
             f"- **failed critical cases:** {', '.join(c.id for c in report.critical_failures)}"
         )
+    if report.not_run:
+        lines.append(f"- **critical cases not run:** {', '.join(c.id for c in report.not_run)}")
     times = ", ".join(f"{k} {v:.1f} s" for k, v in report.timings.items())
     lines += [f"- times: {times}", ""]
     if report.drill:
@@ -95,7 +98,7 @@ def junit(report: StageReport) -> str:
             tag = "failure" if c.verdict is Verdict.FAIL else "error"
             node = ET.SubElement(case, tag, message=c.why[:500], type=kind)
             node.text = "\n".join(f"{k.name}: {k.detail}" for k in c.checks if not k.ok) or c.why
-        elif c.verdict is Verdict.SKIP:
+        elif c.verdict in (Verdict.SKIP, Verdict.NOT_APPLICABLE):
             ET.SubElement(case, "skipped", message=c.why[:500])
         by_cat.setdefault(c.category.value, []).append(case)
     for cat, cases in by_cat.items():

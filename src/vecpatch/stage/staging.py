@@ -134,10 +134,40 @@ def package_step(staging: Staging, version: str, pg_major: str) -> Check:
     return Check(name, True, f"package hook: {result.command} ({result.duration:.1f} s)")
 
 
-def restore_package(staging: Staging, version: str, pg_major: str) -> str:
+def restore_package(staging: Staging, version: str, pg_major: str) -> Check:
     """Put the *old* version back on disk before a restore (pgvector ships one install script)."""
     try:
-        check = package_step(staging, version, pg_major)
+        return package_step(staging, version, pg_major)
     except psycopg.Error as exc:
-        return f"could not check the files on disk: {staging.endpoint.clean(first_line(exc))}"
-    return check.detail if check.ok else f"old package not restored: {check.detail}"
+        why = f"could not check the files on disk: {staging.endpoint.clean(first_line(exc))}"
+        return Check(f"pgvector {version} on disk", False, why)
+
+
+NEIGHBOURS = sql.SQL(
+    "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
+    "AND datname <> current_database() ORDER BY datname"
+)
+
+
+def neighbours_at_other_versions(staging: Staging, version: str) -> list[str]:
+    """Other databases of the server whose pgvector is not ``version`` (or cannot be read).
+
+    The package is the whole server's: putting ``version``'s files back would leave these
+    with a catalog their library no longer matches. A database that cannot be read counts
+    as one that would break: the drill must prove it harms nothing, not hope so.
+    """
+    with staging.endpoint.connect() as conn:
+        names = [str(r[0]) for r in conn.execute(NEIGHBOURS).fetchall()]
+    found = []
+    for name in names:
+        try:
+            with staging.endpoint.connect(dbname=name) as conn:
+                have = scalar(
+                    conn, sql.SQL("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+                )
+        except psycopg.Error as exc:
+            found.append(f"{name} (not readable: {staging.endpoint.clean(first_line(exc))})")
+            continue
+        if have is not None and str(have) != version:
+            found.append(f"{name} (pgvector {have})")
+    return found

@@ -31,6 +31,21 @@ class Interval:
                 "ci95_high": round(self.high, 6)}  # fmt: skip
 
 
+def median(values: Sequence[float]) -> float:
+    return float(np.median(np.asarray(values, dtype=np.float64))) if len(values) else 0.0
+
+
+def load_factor(before: Sequence[float], after: Sequence[float]) -> float:
+    """How much slower the machine itself was after than before (control timings; 1.0 = same).
+
+    The control statement runs no pgvector code, so the update cannot change its time;
+    only another job on the same cores can. Dividing the after-latencies by this factor
+    keeps a busy moment from reading as a regression, and a real regression still shows.
+    """
+    b, a = median(before), median(after)
+    return a / b if a > 0 and b > 0 else 1.0
+
+
 def percentiles(values: Sequence[float]) -> dict[str, float]:
     arr = np.asarray(values, dtype=np.float64)
     if arr.size == 0:

@@ -21,7 +21,7 @@ from vecpatch.stage.model import CaseSpec, Category
 CHECKS = frozenset(
     {
         "update-path", "package", "update", "extversion", "library-loads", "supports-major",
-        "schema-parity", "rollback-drill", "type-suite", "aggregates", "index-builds",
+        "schema-parity", "rollback-drill", "type-suite", "aggregates", "behaviours", "index-builds",
         "iterative-scan", "user-queries", "index-recall", "index-latency", "index-build", "sql",
     }
 )  # fmt: skip
