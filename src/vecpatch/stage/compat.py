@@ -21,6 +21,7 @@ from vecpatch.apply.smoke import type_checks
 from vecpatch.catalog import queries as cq
 from vecpatch.catalog.model import Catalog
 from vecpatch.catalog.versions import PgvectorVersion
+from vecpatch.errors import VecpatchError
 from vecpatch.pgerrors import first_line
 from vecpatch.probe.facts import DatabaseFacts
 from vecpatch.stage.db import LOCK_TIMEOUT, extversion, scalar
@@ -92,7 +93,7 @@ def library_loads(endpoint: Endpoint, version: str, db: DatabaseFacts | None) ->
     return checks
 
 
-class _NoValidator(Exception):
+class _NoValidator(VecpatchError):
     """The role may not run the C validator (language C is superuser-only)."""
 
 
