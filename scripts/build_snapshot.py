@@ -8,7 +8,7 @@ Each ``--distro-file`` is a ``.deb``, a ``changelog.Debian[.gz]`` or ``[DISTRO:]
 file (see ``vecpatch.catalog.sources.debian.DistroFiles``); their facts are merged
 in with their source named. The bundled snapshot is built with::
 
-    scripts/build_snapshot.py /work/shared/data --generated-at 2026-12-02T00:00:00+00:00 \
+    scripts/build_snapshot.py ../shared/data --generated-at 2026-12-02T00:00:00+00:00 \
         $(scripts/distro_inputs.sh tests/catalog/data/distro)
 
 The output defaults to the package's data/catalog folder; a sha256 manifest is
